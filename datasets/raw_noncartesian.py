@@ -3,8 +3,8 @@ from pathlib import Path
 from benchopt import BaseDataset
 from benchopt.config import get_data_path
 
+from benchmark_mri.data.noncartesian import ShotSampling
 from benchmark_mri.data.raw_scans import find_scan_folder, how_to_point, load_scan
-from benchmark_mri.physics.trajectories import ShotSampling
 
 
 class Dataset(BaseDataset):

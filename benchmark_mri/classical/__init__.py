@@ -1,6 +1,5 @@
 """Classical reconstructions (no training), usable without benchopt."""
 
-from .cg_sense import cg_sense
 from .grappa import check_grappa_inputs, grappa, grappa_fill
 from .wavelet import Wavelet, soft_threshold
 from .wavelet_l1 import WaveletL1, wavelet_l1
@@ -9,7 +8,6 @@ from .zero_filled import zero_filled
 __all__ = [
     "Wavelet",
     "WaveletL1",
-    "cg_sense",
     "check_grappa_inputs",
     "grappa",
     "grappa_fill",

@@ -11,8 +11,8 @@ from ..physics import (
     normalize_dcf,
     pipe_menon_dcf,
 )
-from ..physics.trajectories import NonCartesianSampling, ShotSampling
-from .noncartesian import NonCartesianScan
+from ..physics.trajectories import NonCartesianSampling
+from .noncartesian import NonCartesianScan, ShotSampling
 from .smaps import estimate_smaps, estimate_smaps_nufft
 from .transforms import center_crop
 from .types import Measurement, Volume

@@ -70,6 +70,20 @@ class NonCartesianScan:
         return self.kspace.reshape(C, -1), self.traj.reshape(-1, 2), dcf
 
 
+
+@dataclass(frozen=True)
+class ShotSampling:
+    """Keep every `acceleration`-th shot (spoke, interleaf) of a raw scan."""
+
+    acceleration: int
+
+    def __post_init__(self):
+        if not (isinstance(self.acceleration, int) and self.acceleration >= 1):
+            raise ValueError(
+                f"acceleration must be an integer >= 1 (got {self.acceleration!r}):"
+                " every acceleration-th shot of the scan is kept."
+            )
+
 def _n_shots(path: Path, data, n_shots):
     for key in ("spokes", "interleaves"):
         if key in data.files:

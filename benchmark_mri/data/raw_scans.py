@@ -3,7 +3,7 @@
 A raw scan (data/noncartesian.py) is already a set of k-space samples: it
 has no Cartesian "fully sampled" k-space for `measure` to undersample. Here
 a scan acquired at full density gets a reference image, CG-SENSE on all its
-shots (classical/cg_sense.py, density-weighted), and `ShotSampling` keeps
+shots (LinearOperator.solve_normal, density-weighted), and `ShotSampling` keeps
 every R-th shot of it, the way an accelerated acquisition drops spokes or
 interleaves; the scores are then against the reconstruction from every
 shot (a reference, not a ground truth: it has the full scan's noise and
@@ -21,10 +21,13 @@ from pathlib import Path
 
 import torch
 
-from ..classical.cg_sense import cg_sense
-from ..physics.trajectories import ShotSampling
 from .measure import measure_scan
-from .noncartesian import NonCartesianScan, compress_coils, read_noncartesian
+from .noncartesian import (
+    NonCartesianScan,
+    ShotSampling,
+    compress_coils,
+    read_noncartesian,
+)
 from .transforms import center_crop
 
 
@@ -97,7 +100,7 @@ def reference_image(scan: NonCartesianScan, scored=None) -> torch.Tensor:
     maps from the k-space centre, centre-cropped to `scored` (None: the grid)."""
     m = measure_scan(scan, ShotSampling(1), keep_target=False)
     op, y = m.data_consistency()
-    x = cg_sense(op, y, REFERENCE_CG_ITERATIONS)
+    x = op.solve_normal(y, REFERENCE_CG_ITERATIONS)
     return center_crop(x.abs(), scored or scan.image_shape).float()
 
 

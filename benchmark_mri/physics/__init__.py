@@ -5,7 +5,7 @@ from .density import DensityWeighted, normalize_dcf, pipe_menon_dcf, radial_ramp
 from .fft import fft2c, ifft2c
 from .masks import CartesianSampling, acs_bounds, slice_seed
 from .nufft import CoilNufft, NufftSense, plan_nufft
-from .operator import LinearOperator, op_norm
+from .operator import LinearOperator, conjugate_gradient, op_norm
 from .sense import CoilFourier, Sense
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "NufftSense",
     "Sense",
     "acs_bounds",
+    "conjugate_gradient",
     "fft2c",
     "ifft2c",
     "normalize_dcf",

@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .masks import CartesianSampling
+
 GOLDEN_ANGLE = np.pi * (np.sqrt(5) - 1) / 2  # 111.25 degrees, for full spokes
 
 
@@ -161,26 +163,10 @@ class NonCartesianSampling:
         return traj
 
 
-@dataclass(frozen=True)
-class ShotSampling:
-    """Keep every `acceleration`-th shot (spoke, interleaf) of a raw scan."""
-
-    acceleration: int
-
-    def __post_init__(self):
-        if not (isinstance(self.acceleration, int) and self.acceleration >= 1):
-            raise ValueError(
-                f"acceleration must be an integer >= 1 (got {self.acceleration!r}):"
-                " every acceleration-th shot of the scan is kept."
-            )
-
-
 def make_sampling(trajectory: str, acceleration: int, mask_type: str = "random"):
     """A dataset's `sampling`: CartesianSampling(mask_type, acceleration) for
     trajectory "cartesian", else NonCartesianSampling(trajectory, acceleration)
     (mask_type unused)."""
-    from .masks import CartesianSampling
-
     if trajectory == "cartesian":
         return CartesianSampling(mask_type, acceleration)
     return NonCartesianSampling(trajectory, acceleration)

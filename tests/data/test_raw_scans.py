@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from benchmark_mri.data import measure, phantom_volumes
-from benchmark_mri.data.noncartesian import NonCartesianScan
+from benchmark_mri.data.noncartesian import NonCartesianScan, ShotSampling
 from benchmark_mri.data.raw_scans import (
     find_scan_folder,
     how_to_point,
@@ -15,7 +15,7 @@ from benchmark_mri.data.raw_scans import (
 )
 from benchmark_mri.metrics import psnr
 from benchmark_mri.physics import CartesianSampling, CoilNufft, ifft2c
-from benchmark_mri.physics.trajectories import ShotSampling, golden_angle_radial
+from benchmark_mri.physics.trajectories import golden_angle_radial
 
 from ..conftest import SHARED_DATA
 

@@ -1,9 +1,9 @@
-"""CG-SENSE: least squares by conjugate gradients, against a dense solver."""
+"""LinearOperator.solve_normal: least squares by conjugate gradients on the
+normal equations (CG-SENSE), against a dense solver."""
 
 import pytest
 import torch
 
-from benchmark_mri.classical import cg_sense
 from benchmark_mri.physics import DensityWeighted, NufftSense, Sense
 from benchmark_mri.physics.trajectories import radial
 
@@ -19,7 +19,7 @@ def test_recovers_the_image_of_a_well_posed_sense_problem():
     mask = torch.rand(2, 1, 1, 16) > 0.3
     op = Sense(mask, _maps(2, 4, 16, 16))
     x = complex_randn(2, 16, 16)
-    estimate = cg_sense(op, op(x), n_iter=50)
+    estimate = op.solve_normal(op(x), n_iter=50)
     assert float((estimate - x).norm() / x.norm()) < 1e-4
 
 
@@ -34,7 +34,7 @@ def test_matches_dense_weighted_least_squares_on_a_nufft():
     A = torch.stack([op(b[None]).reshape(-1) for b in basis], dim=1)
     expected = torch.linalg.lstsq(A.to(torch.complex128),
                                   y.reshape(-1, 1).to(torch.complex128)).solution
-    estimate = cg_sense(op, y, n_iter=200, tol=1e-7)
+    estimate = op.solve_normal(y, n_iter=200, tol=1e-7)
     error = (estimate.reshape(-1) - expected.reshape(-1)).norm() / expected.norm()
     assert float(error) < 1e-3
 
@@ -42,6 +42,6 @@ def test_matches_dense_weighted_least_squares_on_a_nufft():
 def test_bad_iteration_count_is_named():
     op = Sense(torch.ones(1, 1, 1, 4, dtype=torch.bool), _maps(1, 1, 4, 4))
     with pytest.raises(ValueError, match="n_iter must be an integer >= 1"):
-        cg_sense(op, torch.zeros(1, 1, 4, 4, dtype=torch.complex64), n_iter=0)
+        op.solve_normal(torch.zeros(1, 1, 4, 4, dtype=torch.complex64), n_iter=0)
 
 

@@ -10,7 +10,7 @@ from benchmark_mri.data import measure, phantom_volumes
 from benchmark_mri.data.types import data_term
 from benchmark_mri.learned import Trainer, TrainSettings, reconstruct
 from benchmark_mri.learned.data import collate, group_slices, training_batches
-from benchmark_mri.learned.deq import DEQConfig, DEQRecon
+from benchmark_mri.learned.deq import DEQConfig, DEQRecon, deq_step
 from benchmark_mri.learned.rim import build_rim, rim_config, rim_step
 from benchmark_mri.learned.training import default_step
 from benchmark_mri.learned.xpdnet import build_xpdnet, xpdnet_config
@@ -91,16 +91,22 @@ def test_nc_pdnet_trains_past_the_gridding_reconstruction():
     assert learned["psnr"][0] > gridding["psnr"][0] + 2
 
 
-@pytest.mark.parametrize("name", ["rim", "deq"])
+@pytest.mark.parametrize("name", ["rim", "deq", "deq_opa"])
 def test_rim_and_deq_train_and_reconstruct_on_radial_data(name):
     train, test, _ = radial_split(n_train=1)
     torch.manual_seed(0)
     if name == "rim":
         model, step = build_rim(rim_config(n_steps=2)), rim_step
-    else:
+    elif name == "deq":
         model, step = DEQRecon(DEQConfig(channels=4, forward_max_iter=10)), default_step
+    else:  # outer-problem awareness: its loss sees the image, not y's (C, K)
+        model = DEQRecon(DEQConfig(channels=4, forward_max_iter=10, backward="shine",
+                                   opa_every=2))
+        step = deq_step
     trainer = Trainer(model, train, TrainSettings(n_epochs=1, batch_size=2),
                       step_fn=step)
     assert np.isfinite(trainer.epoch())
+    if name == "deq_opa":
+        assert all(h["opa_products"] >= 1 for h in model.history)
     recon = reconstruct(model.eval(), test[0])
     assert recon.shape == (2, 32, 32) and torch.isfinite(recon).all()

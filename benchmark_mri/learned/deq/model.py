@@ -315,7 +315,7 @@ class DEQRecon(nn.Module):
                     "forward solve. Train with step_fn=deq_step (benchmark_mri."
                     "learned.deq), which passes it, or set opa_every=None."
                 )
-            image = (z0.shape[0], 2, *y.shape[-2:])
+            image = (z0.shape[0], 2, *f.image_shape)  # y may be (C, K) samples
 
             def opa(z_flat):
                 return self.outer_loss(to_complex(z_flat.view(image)))

@@ -2,35 +2,73 @@
 deq_shine.py): train on the train split for a fixed budget of epochs, one
 point per epoch, reconstruct the test split (benchmark_mri.learned.LearnedRun).
 
-A subclass declares its `parameters` (with `test_iterations` and `device`)
-and builds `self.learned = self.learned_run(build, config, train, test,
-settings)` in `set_objective`.
+The contract of a learned solver file, checked when its class is defined:
+- `parameters` declares the training parameters TRAINING_PARAMETERS;
+- the parameters of DEFAULT_PARAMETERS are added with their defaults unless
+  the file declares them: `test_iterations` (inner iterations at inference,
+  None = as trained; not in the checkpoint key), `device` ("auto", "cpu",
+  "cuda") and `smaps`, the coil maps the model asks for ("acs": from its
+  own ACS lines; "objective": the objective's), which the result file
+  shows as `p_solver_smaps`;
+- `set_objective(test, train)` sets `self.learned = self.learned_run(config,
+  train, test)`, config from `benchmark_mri.learned.model_config(name,
+  preset, **overrides)`.
+Measurements of a model's own reach the result file through its
+`measurements()` hook (benchmark_mri/learned/__init__.py), never by
+overriding `get_result`.
 """
 
 from pathlib import Path
 
 from benchopt import BaseSolver
 
-from benchmark_mri.learned import LearnedRun, check_training_split
+from benchmark_mri.learned import LearnedRun, TrainSettings, check_training_split
 from benchmark_mri.learned.checkpoint import default_checkpoint_dir
+from benchmark_mri.learned.training import default_step
 from benchmark_utils.stopping import FixedBudget
 
 BENCHMARK_DIR = Path(__file__).resolve().parents[1]
+TRAINING_PARAMETERS = ("n_epochs", "lr", "batch_size", "loss")
+DEFAULT_PARAMETERS = {"test_iterations": [None], "device": ["auto"], "smaps": ["acs"]}
 
 
 class LearnedSolver(BaseSolver):
     sampling_strategy = "callback"
     stopping_criterion = FixedBudget()  # n_epochs, whatever --timeout says
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        parameters = getattr(cls, "parameters", {})
+        missing = [p for p in TRAINING_PARAMETERS if p not in parameters]
+        if missing:
+            raise TypeError(
+                f"Learned solver {getattr(cls, 'name', cls.__name__)!r} "
+                f"({cls.__module__}) does not declare the training parameters "
+                f"{missing} in `parameters`: every learned solver declares "
+                f"{list(TRAINING_PARAMETERS)} (see benchmark_utils/learned_solver.py)."
+            )
+        cls.parameters = {**parameters, **{k: v for k, v in DEFAULT_PARAMETERS.items()
+                                           if k not in parameters}}
+
     def skip(self, test, train):
         return check_training_split(self.name, train)
 
-    def learned_run(self, build, config, train, test, settings, **kwargs):
-        """LearnedRun of this solver, with its test-time iterations, device and
-        the benchmark's checkpoint cache; kwargs: e.g. step_fn."""
-        return LearnedRun(self.name, build, config, train, test, settings,
+    def learned_run(self, config, train, test, step_fn=default_step,
+                    inference_options=None, **settings) -> LearnedRun:
+        """LearnedRun of this solver's parameters: TrainSettings from the
+        training parameters, benchopt's seed and `settings` (e.g.
+        density_compensation); its test-time iterations, device, coil maps
+        and the benchmark's checkpoint cache. step_fn: see
+        benchmark_mri.learned.training; inference_options: the model's
+        inference-only keywords (the DEQ's tol)."""
+        settings = TrainSettings(n_epochs=self.n_epochs, lr=self.lr,
+                                 batch_size=self.batch_size, loss=self.loss,
+                                 seed=self.get_seed(use_repetition=True), **settings)
+        return LearnedRun(self.name, config, train, test, settings,
                           test_iterations=self.test_iterations, device=self.device,
-                          cache_dir=default_checkpoint_dir(BENCHMARK_DIR), **kwargs)
+                          smaps=self.smaps, inference_options=inference_options,
+                          cache_dir=default_checkpoint_dir(BENCHMARK_DIR),
+                          step_fn=step_fn)
 
     def get_next(self, stop_val):
         return stop_val + 1  # evaluate after every epoch

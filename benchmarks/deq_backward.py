@@ -113,12 +113,13 @@ def scores(targets, recons):
     return float(np.mean(s["psnr"])), float(np.mean(s["ssim"]))
 
 
-def evaluate(model, test, targets, n_iter=None):
+def evaluate(model, test, targets, n_iter=None, tol=None):
     model.eval()
-    model.solve_log.clear()
+    model.reset_measurements()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DEQConvergenceWarning)
-        recons = [reconstruct(model, m, n_iter=n_iter) for m in test]
+        options = {} if tol is None else {"tol": tol}
+        recons = [reconstruct(model, m, n_iter=n_iter, **options) for m in test]
     iters = np.mean([s["forward_iterations"] for s in model.solve_log])
     unconverged = np.mean([not s["forward_converged"] for s in model.solve_log])
     return (*scores(targets, recons), float(iters), float(unconverged))
@@ -158,8 +159,8 @@ def train_one(spec, seed, args, train, test, targets):
                test_psnr=psnr, test_ssim=ssim, test_forward_iterations=iters)
     sweep = []
     for n_iter in [int(n) for n in args.sweep.split(",") if n]:
-        model.inference_tol = args.sweep_tol
-        psnr, ssim, iters, unconverged = evaluate(model, test, targets, n_iter)
+        psnr, ssim, iters, unconverged = evaluate(model, test, targets, n_iter,
+                                                  args.sweep_tol)
         sweep.append(dict(seed=seed, mode=spec,
                           train_forward_max_iter=args.forward_max_iter,
                           test_iterations=n_iter, test_tol=args.sweep_tol,

@@ -21,8 +21,13 @@ import torch
 from benchmark_mri.classical import WaveletL1
 from benchmark_mri.data import center_crop, measure, phantom_volumes
 from benchmark_mri.data.smaps import estimate_smaps_espirit
-from benchmark_mri.learned import Trainer, TrainSettings, reconstruct
-from benchmark_mri.learned.xpdnet import build_xpdnet, xpdnet_config
+from benchmark_mri.learned import (
+    Trainer,
+    TrainSettings,
+    build_model,
+    model_config,
+    reconstruct,
+)
 from benchmark_mri.metrics import evaluate_volumes
 from benchmark_mri.physics import CartesianSampling, ifft2c
 
@@ -61,7 +66,7 @@ def main():
         train = [with_maps(v, sampling, True, choice) for v in train_v]
         test = [with_maps(v, sampling, False, choice) for v in test_v]
         torch.manual_seed(args.seed)
-        model = build_xpdnet(xpdnet_config())
+        model = build_model(model_config("xpdnet"))
         trainer = Trainer(model, train, TrainSettings(n_epochs=args.epochs, lr=2e-3,
                                                       batch_size=1, seed=args.seed))
         for _ in range(args.epochs):

@@ -1,21 +1,19 @@
-from benchmark_mri.learned import TrainSettings
-from benchmark_mri.learned.xpdnet import build_xpdnet, xpdnet_config
+from benchmark_mri.learned import model_config
 from benchmark_utils.learned_solver import LearnedSolver
 
 
 class Solver(LearnedSolver):
     """XPDNet (Ramzi et al. 2020), trained on the train split; one point per
-    epoch. None = the preset's value; test_iterations: unrolled iterations at
-    inference (None = as trained), not in the checkpoint key;
-    density_compensation: on non-Cartesian data, the NC-PDNet variant
-    (density-compensated data consistency) or the plain NUFFT data term."""
+    epoch. None = the preset's value; density_compensation: on non-Cartesian
+    data, the NC-PDNet variant (density-compensated data consistency) or the
+    plain NUFFT data term. test_iterations, device, smaps: see
+    benchmark_utils/learned_solver.py."""
 
     name = "xpdnet"
     parameters = {
         "preset": ["cpu_small"], "n_iter": [None], "mwcnn": [None],
         "refine_smaps": [None], "n_epochs": [6], "lr": [2e-3], "batch_size": [1],
-        "loss": ["l1"], "test_iterations": [None], "device": ["auto"],
-        "density_compensation": [True],
+        "loss": ["l1"], "density_compensation": [True],
     }
     test_config = {"n_iter": 1, "n_epochs": 1, "batch_size": 2}
 
@@ -25,10 +23,7 @@ class Solver(LearnedSolver):
         return super().skip(test, train)
 
     def set_objective(self, test, train):
-        config = xpdnet_config(self.preset, n_iter=self.n_iter, mwcnn=self.mwcnn,
-                               refine_smaps=self.refine_smaps)
-        settings = TrainSettings(n_epochs=self.n_epochs, lr=self.lr, loss=self.loss,
-                                 batch_size=self.batch_size,
-                                 seed=self.get_seed(use_repetition=True),
-                                 density_compensation=self.density_compensation)
-        self.learned = self.learned_run(build_xpdnet, config, train, test, settings)
+        config = model_config("xpdnet", self.preset, n_iter=self.n_iter,
+                              mwcnn=self.mwcnn, refine_smaps=self.refine_smaps)
+        self.learned = self.learned_run(
+            config, train, test, density_compensation=self.density_compensation)

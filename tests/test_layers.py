@@ -38,7 +38,9 @@ def _unit(package: str, module: str) -> str | None:
 def _imports(path: Path, module: str):
     """(line, absolute module name) of every import in the file."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    package = module.split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:

@@ -31,12 +31,11 @@ def with_acs_smaps(measurements: list[Measurement]) -> list[Measurement]:
     """The measurements with coil maps estimated from their own ACS block
     (data.smaps.estimate_smaps_acs) where the data are Cartesian.
 
-    Learned models take these maps, as XPDNet (Ramzi et al. 2020) and
-    E2E-VarNet do, on both splits, so that training and test maps are alike
-    (the objective gives training volumes ACS maps, test volumes ESPIRiT
-    maps). Plain ESPIRiT maps, which leave the object's phase in the SENSE
-    image, trained XPDNet to 21.9 dB where ACS maps give 28.2 and ESPIRiT
-    maps with that phase absorbed 28.6 (data/smaps.py, absorb_image_phase).
+    What a learned solver gets with smaps="acs" (learned/run.py), as XPDNet
+    (Ramzi et al. 2020) and E2E-VarNet estimate their maps, on both splits,
+    so that training and test maps are alike (the objective gives training
+    volumes ACS maps, test volumes ESPIRiT maps by default). Why the maps'
+    phase convention matters to a learned model: docs/coil-maps.md.
     """
     return [replace(m, smaps=estimate_smaps_acs(m.y, m.mask)) if m.is_cartesian
             else m for m in measurements]
@@ -170,11 +169,13 @@ def magnitude(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 @torch.no_grad()
 def reconstruct(model, m: Measurement, n_iter=None, batch_size: int = 8,
-                device="cpu", density_compensation: bool = True) -> torch.Tensor:
+                device="cpu", density_compensation: bool = True,
+                **options) -> torch.Tensor:
     """Reconstruct one volume: (S, h, w) float32 magnitude on the CPU.
 
-    Slices go through `model(y / scale, physics, n_iter=n_iter) * scale` in
-    chunks of `batch_size` (physics, y: `data_term`).
+    Slices go through `model(y / scale, physics, n_iter=n_iter, **options) *
+    scale` in chunks of `batch_size` (physics, y: `data_term`); options: the
+    model's inference-only keywords (e.g. the DEQ's `tol`).
     """
     out = []
     for start in range(0, m.y.shape[0], batch_size):
@@ -182,7 +183,7 @@ def reconstruct(model, m: Measurement, n_iter=None, batch_size: int = 8,
         batch = slices_batch(m.y[sl], m.smaps[sl],
                              None if m.mask is None else m.mask[sl], m.traj, m.dcf,
                              density_compensation, device=device)
-        x = model(batch.y, batch.physics, n_iter=n_iter)
+        x = model(batch.y, batch.physics, n_iter=n_iter, **options)
         x = x * batch.scale[:, None, None]
         out.append(magnitude(x, m.target_size).float().cpu())
     return torch.cat(out)

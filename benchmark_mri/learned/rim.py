@@ -13,7 +13,7 @@ with the same weights at every step. Training averages the loss over all
 steps' outputs (`rim_step`). Test-time steps: any n_iter (weights shared).
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -49,24 +49,15 @@ class RIMConfig:
     n_steps: int = 4
     hidden_channels: int = 16
 
+    def __post_init__(self):
+        if self.n_steps < 1 or self.hidden_channels < 1:
+            raise ValueError(f"n_steps and hidden_channels must be >= 1 (got {self}).")
+
 
 PRESETS = {
     "cpu_small": RIMConfig(),
     "paper": RIMConfig(n_steps=8, hidden_channels=64),
 }
-
-
-def rim_config(preset: str = "cpu_small", **overrides) -> RIMConfig:
-    """The preset's config with the non-None `overrides` applied."""
-    if preset not in PRESETS:
-        raise ValueError(
-            f"Unknown RIM preset {preset!r}: use one of {sorted(PRESETS)}."
-        )
-    config = replace(PRESETS[preset],
-                     **{k: v for k, v in overrides.items() if v is not None})
-    if config.n_steps < 1 or config.hidden_channels < 1:
-        raise ValueError(f"n_steps and hidden_channels must be >= 1 (got {config}).")
-    return config
 
 
 class RIM(nn.Module):
@@ -110,7 +101,3 @@ def rim_step(model: RIM, batch, loss_fn) -> torch.Tensor:
     losses = [loss_fn(magnitude(x, batch.target_size), batch.target)
               for x in estimates]
     return torch.stack(losses).mean()
-
-
-def build_rim(config: RIMConfig) -> RIM:
-    return RIM(config)

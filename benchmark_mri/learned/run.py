@@ -15,7 +15,8 @@ reconstructed once. `result()` reconstructs the test split and reports:
   saved for backward, deterministic; see memory.saved_tensors_mb);
 - train_iterations / inference_iterations: inner iterations at training and
   at test time; train_loss; train_epochs; reused_checkpoint (0 / 1);
-  training_diverged (0 / 1).
+  training_diverged (0 / 1);
+- whatever the model's `measurements()` hook returns (see learned/__init__).
 """
 
 import warnings
@@ -26,6 +27,7 @@ from .checkpoint import CheckpointCache, cache_key, fingerprint_measurements, pl
 from .data import reconstruct, with_acs_smaps
 from .device import resolve_device, synchronize, timed
 from .memory import PeakMemory
+from .models import build_model
 from .training import Trainer, TrainingDiverged, TrainSettings, default_step
 
 
@@ -38,24 +40,38 @@ def check_training_split(name: str, train) -> tuple[bool, str | None]:
     return False, None
 
 
+SMAPS = ("acs", "objective")
+
+
 class LearnedRun:
     """Train-or-reuse one model and reconstruct the test measurements.
 
-    name: model name (checkpoint folder); build: config -> torch.nn.Module;
-    config: the model's frozen config dataclass; train / test: lists of
-    Measurement (Cartesian ones get ACS coil maps: data.with_acs_smaps);
-    settings: TrainSettings; test_iterations: inner iterations
+    name: the solver's name (checkpoint folder); config: the model's frozen
+    config dataclass (learned.model_config); train / test: lists of
+    Measurement; settings: TrainSettings; test_iterations: inner iterations
     at inference (None = the trained count); device: "auto", "cpu", "cuda";
-    cache_dir: checkpoint folder, or None to disable the cache; step_fn: see
-    training.train_step; log: where progress lines go.
+    smaps: the coil maps the model uses on both splits, "acs" (estimated
+    from each slice's own ACS lines, data.with_acs_smaps) or "objective"
+    (the objective's: ESPIRiT or ACS on the test split, ACS on the training
+    split); inference_options: the model's inference-only keywords (None
+    values dropped); cache_dir: checkpoint folder, or None to disable the
+    cache; step_fn: see training.train_step; build: config -> torch.nn.Module
+    (the registry's build_model); log: where progress lines go.
     """
 
-    def __init__(self, name, build, config, train, test, settings: TrainSettings,
-                 test_iterations=None, device="auto", cache_dir=None,
-                 step_fn=default_step, log=print):
+    def __init__(self, name, config, train, test, settings: TrainSettings,
+                 test_iterations=None, device="auto", smaps="acs",
+                 inference_options=None, cache_dir=None, step_fn=default_step,
+                 build=build_model, log=print):
+        if smaps not in SMAPS:
+            raise ValueError(f"{name}: smaps={smaps!r} is not a coil-map choice of "
+                             f"a learned solver: use one of {SMAPS}.")
         self.name, self.config, self.settings = name, config, settings
-        train, test = with_acs_smaps(train), with_acs_smaps(test)
+        if smaps == "acs":
+            train, test = with_acs_smaps(train), with_acs_smaps(test)
         self.test, self.test_iterations, self.log = test, test_iterations, log
+        self.inference_options = {k: v for k, v in (inference_options or {}).items()
+                                  if v is not None}
         self.device = resolve_device(device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(settings.seed)
@@ -121,15 +137,19 @@ class LearnedRun:
     def result(self) -> dict:
         """benchopt's get_result: test reconstructions and measurements."""
         self.model.eval()
+        reset = getattr(self.model, "reset_measurements", None)
+        if reset is not None:
+            reset()
         n_slices = sum(m.y.shape[0] for m in self.test)
         start = timed(self.device)
         recon = [reconstruct(self.model, m, n_iter=self.test_iterations,
                              batch_size=self.settings.batch_size, device=self.device,
-                             density_compensation=self.settings.density_compensation)
+                             density_compensation=self.settings.density_compensation,
+                             **self.inference_options)
                  for m in self.test]
         elapsed = timed(self.device) - start
         trained = getattr(self.model, "n_iter", float("nan"))
-        return dict(
+        result = dict(
             recon=recon,
             inference_time_s=elapsed / max(n_slices, 1),
             train_peak_memory_mb=self.meta["train_peak_memory_mb"],
@@ -142,3 +162,7 @@ class LearnedRun:
             reused_checkpoint=int(self.reused),
             training_diverged=int(self.diverged),
         )
+        measurements = getattr(self.model, "measurements", None)
+        if measurements is not None:
+            result.update(measurements())
+        return result

@@ -16,7 +16,7 @@ n_iter > trained repeats the last block for the extra iterations (with
 `shared_weights=True` every iteration uses the same block).
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -47,6 +47,11 @@ class XPDNetConfig:
     refiner_widths: tuple[int, ...] = (4, 8, 16)
     shared_weights: bool = False
 
+    def __post_init__(self):
+        mwcnn_config(self.mwcnn)  # fail early on an unknown size
+        if self.n_iter < 1 or self.n_primal < 1:
+            raise ValueError(f"n_iter and n_primal must be >= 1 (got {self}).")
+
 
 PRESETS = {
     "cpu_small": XPDNetConfig(),
@@ -54,20 +59,6 @@ PRESETS = {
     # refined maps.
     "leaderboard": XPDNetConfig(n_iter=25, mwcnn="medium", refine_smaps=True),
 }
-
-
-def xpdnet_config(preset: str = "cpu_small", **overrides) -> XPDNetConfig:
-    """The preset's config with the non-None `overrides` applied."""
-    if preset not in PRESETS:
-        raise ValueError(
-            f"Unknown XPDNet preset {preset!r}: use one of {sorted(PRESETS)}."
-        )
-    config = replace(PRESETS[preset],
-                     **{k: v for k, v in overrides.items() if v is not None})
-    mwcnn_config(config.mwcnn)  # fail early on an unknown size
-    if config.n_iter < 1 or config.n_primal < 1:
-        raise ValueError(f"n_iter and n_primal must be >= 1 (got {config}).")
-    return config
 
 
 class ImageCorrection(nn.Module):
@@ -120,7 +111,3 @@ class XPDNet(nn.Module):
             block = self.blocks[min(i, len(self.blocks) - 1)]
             buffer = buffer + block(torch.cat([buffer, residual[:, None]], dim=1))
         return buffer[:, 0]
-
-
-def build_xpdnet(config: XPDNetConfig) -> XPDNet:
-    return XPDNet(config)

@@ -8,12 +8,17 @@ import torch
 from benchmark_mri.classical import zero_filled
 from benchmark_mri.data import measure, phantom_volumes
 from benchmark_mri.data.types import data_term
-from benchmark_mri.learned import Trainer, TrainSettings, reconstruct
+from benchmark_mri.learned import (
+    Trainer,
+    TrainSettings,
+    build_model,
+    model_config,
+    reconstruct,
+)
 from benchmark_mri.learned.data import collate, group_slices, training_batches
 from benchmark_mri.learned.deq import DEQConfig, DEQRecon, deq_step
-from benchmark_mri.learned.rim import build_rim, rim_config, rim_step
+from benchmark_mri.learned.rim import rim_step
 from benchmark_mri.learned.training import default_step
-from benchmark_mri.learned.xpdnet import build_xpdnet, xpdnet_config
 from benchmark_mri.metrics import evaluate_volumes
 from benchmark_mri.physics import CoilNufft, DensityWeighted, op_norm
 from benchmark_mri.physics.trajectories import NonCartesianSampling
@@ -79,7 +84,7 @@ def test_nc_pdnet_trains_past_the_gridding_reconstruction():
     train, test, volumes = radial_split(acceleration=4)
     targets = [v.target for v in volumes]
     torch.manual_seed(0)
-    model = build_xpdnet(xpdnet_config(n_iter=2))
+    model = build_model(model_config("xpdnet", n_iter=2))
     trainer = Trainer(model, train, TrainSettings(n_epochs=6, lr=3e-3, batch_size=2))
     for _ in range(6):
         trainer.epoch()
@@ -96,7 +101,7 @@ def test_rim_and_deq_train_and_reconstruct_on_radial_data(name):
     train, test, _ = radial_split(n_train=1)
     torch.manual_seed(0)
     if name == "rim":
-        model, step = build_rim(rim_config(n_steps=2)), rim_step
+        model, step = build_model(model_config("rim", n_steps=2)), rim_step
     elif name == "deq":
         model, step = DEQRecon(DEQConfig(channels=4, forward_max_iter=10)), default_step
     else:  # outer-problem awareness: its loss sees the image, not y's (C, K)

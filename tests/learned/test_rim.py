@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from benchmark_mri.learned import Trainer, TrainSettings, make_batch
-from benchmark_mri.learned.rim import PRESETS, RIM, ConvGRUCell, rim_config, rim_step
+from benchmark_mri.learned import Trainer, TrainSettings, make_batch, model_config
+from benchmark_mri.learned.rim import PRESETS, RIM, ConvGRUCell, rim_step
 
 
 def test_conv_gru_cell_shapes_and_carried_state():
@@ -21,7 +21,7 @@ def test_conv_gru_cell_shapes_and_carried_state():
 def test_rim_forward_trajectory_and_test_time_steps(split):
     m = split[0][0]
     batch = make_batch(m.y, m.mask, m.smaps, m.target)
-    model = RIM(rim_config(n_steps=3, hidden_channels=4))
+    model = RIM(model_config("rim", n_steps=3, hidden_channels=4))
     assert len(model.trajectory(batch.y, batch.physics)) == 3
     for n_iter in (None, 1, 6):
         x = model(batch.y, batch.physics, n_iter=n_iter)
@@ -33,7 +33,7 @@ def test_rim_forward_trajectory_and_test_time_steps(split):
 def test_a_few_training_steps_lower_the_loss_over_all_steps(split):
     train, _ = split
     torch.manual_seed(0)
-    model = RIM(rim_config(n_steps=2, hidden_channels=8))
+    model = RIM(model_config("rim", n_steps=2, hidden_channels=8))
     trainer = Trainer(model, train, TrainSettings(lr=1e-2, batch_size=1), "cpu",
                       step_fn=rim_step)
     losses = [trainer.epoch() for _ in range(4)]
@@ -44,7 +44,7 @@ def test_a_few_training_steps_lower_the_loss_over_all_steps(split):
 def test_rim_step_averages_the_loss_over_steps(split):
     m = split[0][0]
     batch = make_batch(m.y, m.mask, m.smaps, m.target)
-    model = RIM(rim_config(n_steps=3, hidden_channels=4))
+    model = RIM(model_config("rim", n_steps=3, hidden_channels=4))
     torch.nn.init.normal_(model.out.weight, std=0.1)
     seen = []
 
@@ -59,5 +59,7 @@ def test_rim_step_averages_the_loss_over_steps(split):
 
 def test_presets_and_bad_names():
     assert PRESETS["paper"].n_steps == 8 and PRESETS["paper"].hidden_channels == 64
-    with pytest.raises(ValueError, match="Unknown RIM preset 'big'.*paper"):
-        rim_config("big")
+    with pytest.raises(ValueError, match="Unknown rim preset 'big'.*paper"):
+        model_config("rim", "big")
+    with pytest.raises(ValueError, match="n_steps and hidden_channels must be >= 1"):
+        model_config("rim", n_steps=0)

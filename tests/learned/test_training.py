@@ -25,9 +25,10 @@ SETTINGS = TrainSettings(n_epochs=2, lr=1e-2, batch_size=2, seed=0)
 
 def run_once(split, tmp_path, settings=SETTINGS, test_iterations=None, logs=None):
     train, test = split
-    run = LearnedRun("tiny", TinyUnrolled.from_config, TinyConfig(), train, test,
-                     settings, test_iterations=test_iterations, device="cpu",
-                     cache_dir=tmp_path, log=(logs if logs is not None else []).append)
+    run = LearnedRun("tiny", TinyConfig(), train, test, settings,
+                     build=TinyUnrolled.from_config, test_iterations=test_iterations,
+                     device="cpu", cache_dir=tmp_path,
+                     log=(logs if logs is not None else []).append)
     calls = []
 
     def callback():
@@ -146,14 +147,23 @@ def test_saved_tensors_grow_with_unrolled_depth(split):
     assert meter.peak_mb > 30  # the process, with its 16 MB array
 
 
-def test_learned_models_use_maps_from_their_own_acs(split, tmp_path):
+def test_learned_models_use_the_coil_maps_they_ask_for(split):
     from dataclasses import replace
 
     from benchmark_mri.data.smaps import estimate_smaps_acs
 
     train, test = split
     other = [replace(m, smaps=torch.ones_like(m.smaps)) for m in test]
-    run = LearnedRun("tiny", TinyUnrolled.from_config, TinyConfig(), train, other,
-                     SETTINGS, device="cpu", cache_dir=None, log=[].append)
-    for m in run.test:
+
+    def run(smaps):
+        return LearnedRun("tiny", TinyConfig(), train, other, SETTINGS, smaps=smaps,
+                          build=TinyUnrolled.from_config, device="cpu",
+                          cache_dir=None, log=[].append)
+
+    for m in run("acs").test:  # the default: maps from the model's own ACS lines
         assert torch.equal(m.smaps, estimate_smaps_acs(m.y, m.mask))
+    for m in run("objective").test:  # the objective's maps, untouched
+        assert torch.equal(m.smaps, torch.ones_like(m.smaps))
+    with pytest.raises(ValueError, match="tiny: smaps='espirit' is not a coil-map "
+                       "choice of a learned solver: use one of"):
+        run("espirit")

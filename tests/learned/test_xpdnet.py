@@ -4,10 +4,16 @@ import ptwt
 import pytest
 import torch
 
-from benchmark_mri.learned import Trainer, TrainSettings, make_batch, saved_tensors_mb
+from benchmark_mri.learned import (
+    Trainer,
+    TrainSettings,
+    make_batch,
+    model_config,
+    saved_tensors_mb,
+)
 from benchmark_mri.learned.mwcnn import MWCNN, MWCNN_SIZES, haar_dwt, haar_iwt
 from benchmark_mri.learned.smaps_refiner import SmapsRefiner
-from benchmark_mri.learned.xpdnet import PRESETS, XPDNet, xpdnet_config
+from benchmark_mri.learned.xpdnet import PRESETS, XPDNet
 
 
 def test_haar_dwt_is_ptwt_haar_and_iwt_inverts_it():
@@ -49,7 +55,7 @@ def test_smaps_refiner_keeps_shape_and_unit_rss(split):
 def test_xpdnet_forward_shapes_and_test_time_iterations(split, overrides):
     m = split[0][0]
     batch = make_batch(m.y, m.mask, m.smaps, m.target)
-    model = XPDNet(xpdnet_config(**overrides))
+    model = XPDNet(model_config("xpdnet", **overrides))
     for n_iter in (None, 1, 4):
         x = model(batch.y, batch.physics, n_iter=n_iter)
         assert x.shape == (2, 32, 32) and x.dtype == torch.complex64
@@ -58,14 +64,14 @@ def test_xpdnet_forward_shapes_and_test_time_iterations(split, overrides):
 def test_untrained_xpdnet_returns_the_sense_adjoint(split):
     m = split[0][0]
     batch = make_batch(m.y, m.mask, m.smaps)
-    x = XPDNet(xpdnet_config(n_iter=2))(batch.y, batch.physics)
+    x = XPDNet(model_config("xpdnet", n_iter=2))(batch.y, batch.physics)
     assert torch.allclose(x, batch.physics.adjoint(batch.y), atol=1e-6)
 
 
 def test_a_few_training_steps_lower_the_loss(split):
     train, _ = split
     torch.manual_seed(0)
-    model = XPDNet(xpdnet_config(n_iter=2))
+    model = XPDNet(model_config("xpdnet", n_iter=2))
     trainer = Trainer(model, train, TrainSettings(lr=3e-3, batch_size=1), "cpu")
     losses = [trainer.epoch() for _ in range(4)]
     assert losses[-1] < 0.9 * losses[0], losses
@@ -78,7 +84,7 @@ def test_training_memory_grows_with_unrolled_iterations(split):
     sizes = {}
     for n_iter in (1, 2, 4):
         torch.manual_seed(0)
-        model = XPDNet(xpdnet_config(n_iter=n_iter))
+        model = XPDNet(model_config("xpdnet", n_iter=n_iter))
         sizes[n_iter] = saved_tensors_mb(
             lambda model=model: model(batch.y, batch.physics).abs().sum())
     print("saved tensors (MB) per unrolled iterations:", sizes)
@@ -91,8 +97,10 @@ def test_presets_and_bad_names():
     leaderboard = PRESETS["leaderboard"]
     assert leaderboard.n_iter == 25
     assert leaderboard.mwcnn == "medium" and leaderboard.refine_smaps
-    assert xpdnet_config("cpu_small", n_iter=None).n_iter == PRESETS["cpu_small"].n_iter
-    with pytest.raises(ValueError, match="Unknown XPDNet preset 'huge'.*leaderboard"):
-        xpdnet_config("huge")
+    assert model_config("xpdnet", n_iter=None).n_iter == PRESETS["cpu_small"].n_iter
+    with pytest.raises(ValueError, match="Unknown xpdnet preset 'huge'.*leaderboard"):
+        model_config("xpdnet", "huge")
     with pytest.raises(ValueError, match="Unknown MWCNN size 'xl'"):
-        xpdnet_config(mwcnn="xl")
+        model_config("xpdnet", mwcnn="xl")
+    with pytest.raises(ValueError, match="n_iter and n_primal must be >= 1"):
+        model_config("xpdnet", n_iter=0)

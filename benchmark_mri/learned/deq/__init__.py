@@ -6,13 +6,13 @@ from .backward import MODES as BACKWARD_MODES
 from .backward import BackwardConfig, implicit_direction
 from .fixed_point import FixedPointResult, LowRankInverse, anderson, broyden
 from .model import (
+    PRESETS,
     DEQConfig,
     DEQConvergenceWarning,
     DEQDivergedError,
     DEQRecon,
     deq_step,
 )
-from .report import deq_result
 
 __all__ = [
     "BACKWARD_MODES",
@@ -23,9 +23,9 @@ __all__ = [
     "DEQRecon",
     "FixedPointResult",
     "LowRankInverse",
+    "PRESETS",
     "anderson",
     "broyden",
-    "deq_result",
     "deq_step",
     "implicit_direction",
 ]

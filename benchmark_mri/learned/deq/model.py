@@ -122,6 +122,14 @@ class DEQConfig:
         return DEQConfig(**{**values, **changes})
 
 
+
+PRESETS = {
+    # What the benchmark runs (solvers/deq_shine.py): trains in a minute on
+    # the CPU phantom.
+    "cpu_small": DEQConfig(channels=16, forward_max_iter=20,
+                           backward="shine_fallback"),
+}
+
 def to_real(x: torch.Tensor) -> torch.Tensor:
     """(B, H, W) complex -> (B, 2, H, W) real."""
     return torch.view_as_real(x).permute(0, 3, 1, 2)
@@ -189,9 +197,9 @@ class DEQRecon(nn.Module):
     to the last parameter gradient), implicit_backward_time_s (the direction
     alone), backward_iterations, backward_residual, fallback_fraction; their
     totals are kept in the buffer `training_totals` (saved with the weights,
-    see `training_summary`). Solves in eval mode are appended to `solve_log`.
-    `inference_tol`, when set, replaces forward_tol in eval mode (a test-time
-    choice that needs no retraining).
+    see `training_summary`). Solves in eval mode are appended to `solve_log`;
+    `measurements()` summarises them for the result file (the learned run's
+    hook, learned/run.py), `reset_measurements()` clears them.
     """
 
     TOTALS = ("steps", "forward_iterations", "backward_time_s",
@@ -203,16 +211,11 @@ class DEQRecon(nn.Module):
         self.regulariser = Regulariser(config.channels, config.n_layers)
         self.register_buffer("training_totals",
                              torch.zeros(len(self.TOTALS), dtype=torch.float64))
-        self.inference_tol = None
         self.last_info = {}
         self.history = []
         self.solve_log = []
         self._pending = None
         self.outer_loss = None  # x (B, H, W) complex -> loss; set by deq_step
-
-    @classmethod
-    def from_config(cls, config: DEQConfig) -> "DEQRecon":
-        return cls(config)
 
     @property
     def n_iter(self) -> int:
@@ -242,8 +245,6 @@ class DEQRecon(nn.Module):
         outer-problem awareness (training only, see `_opa_update`)."""
         cfg = self.config
         max_iter = cfg.forward_max_iter if n_iter is None else int(n_iter)
-        if tol is None and not self.training:
-            tol = self.inference_tol
         tol = cfg.forward_tol if tol is None else tol
         options = dict(tol=tol, max_iter=max_iter, memory=cfg.forward_memory)
         opa_count = [0]
@@ -357,6 +358,27 @@ class DEQRecon(nn.Module):
             params, finished, mode="all")
         self.last_info = info
         return _ImplicitGradient.apply(fz, state)
+
+    def reset_measurements(self):
+        """Forget the eval-mode solves (before a test reconstruction)."""
+        self.solve_log.clear()
+
+    def measurements(self) -> dict:
+        """What the result file reports for the DEQ besides the shared
+        measurements: forward_iterations (mean forward-solver iterations per
+        test batch) and forward_unconverged (share of test solves stopped by
+        the iteration limit: reported, never hidden) since the last
+        `reset_measurements`, and the training means of `training_summary`
+        (kept with the weights, so also after a checkpoint is reused)."""
+        result = {}
+        if self.solve_log:
+            n = len(self.solve_log)
+            result["forward_iterations"] = sum(
+                s["forward_iterations"] for s in self.solve_log) / n
+            result["forward_unconverged"] = sum(
+                not s["forward_converged"] for s in self.solve_log) / n
+        result.update(self.training_summary())
+        return result
 
     def training_summary(self) -> dict:
         """Means over all training steps so far (also after loading weights):

@@ -5,6 +5,7 @@ import weakref
 import pytest
 import torch
 
+from benchmark_mri.learned import model_config
 from benchmark_mri.learned.deq import (
     BACKWARD_MODES,
     DEQConfig,
@@ -16,7 +17,7 @@ from benchmark_mri.learned.deq import (
 from benchmark_mri.learned.deq.model import to_complex
 from benchmark_mri.learned.memory import saved_tensors_mb
 from benchmark_mri.learned.training import Trainer, TrainingDiverged, TrainSettings
-from benchmark_mri.learned.xpdnet import XPDNet, xpdnet_config
+from benchmark_mri.learned.xpdnet import XPDNet
 
 from ..conftest import tiny_split
 from .problems import hard_model, loss_fn, tiny_slices
@@ -143,7 +144,7 @@ def test_training_memory_does_not_grow_with_forward_iterations_unlike_xpdnet():
         unrolled_mb.append(saved_tensors_mb(unrolled(n_iter)))
     for n_iter in (1, 2, 4):
         torch.manual_seed(0)
-        xpdnet = XPDNet(xpdnet_config(n_iter=n_iter))
+        xpdnet = XPDNet(model_config("xpdnet", n_iter=n_iter))
         xpdnet_mb.append(saved_tensors_mb(
             lambda model=xpdnet: loss_fn(model(y, physics), target)))
     print("\nsaved tensors (MB): DEQ at 2/8/32 forward iterations "

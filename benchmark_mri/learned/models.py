@@ -1,0 +1,56 @@
+"""One way to build a learned model: its name and a preset.
+
+`model_config("xpdnet", "cpu_small", n_iter=5)` is the named preset's frozen
+config with the non-None overrides applied (each config checks its own
+values); `build_model(config)` is the model of that config. Presets are
+instances of each model's config dataclass, where its defaults live
+(xpdnet.PRESETS, rim.PRESETS, deq.PRESETS).
+"""
+
+from dataclasses import dataclass, fields, replace
+
+from torch import nn
+
+from . import rim, xpdnet
+from .deq import model as deq
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    config: type
+    model: type
+    presets: dict
+
+
+MODELS = {
+    "xpdnet": ModelSpec(xpdnet.XPDNetConfig, xpdnet.XPDNet, xpdnet.PRESETS),
+    "rim": ModelSpec(rim.RIMConfig, rim.RIM, rim.PRESETS),
+    "deq": ModelSpec(deq.DEQConfig, deq.DEQRecon, deq.PRESETS),
+}
+
+
+def model_config(name: str, preset: str = "cpu_small", **overrides):
+    """The config of model `name`'s `preset`, with the non-None `overrides`."""
+    if name not in MODELS:
+        raise ValueError(f"Unknown learned model {name!r}: use one of "
+                         f"{sorted(MODELS)}.")
+    spec = MODELS[name]
+    if preset not in spec.presets:
+        raise ValueError(f"Unknown {name} preset {preset!r}: use one of "
+                         f"{sorted(spec.presets)}.")
+    known = {f.name for f in fields(spec.config)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"{name} has no config field {unknown}: its fields are "
+                         f"{sorted(known)}.")
+    return replace(spec.presets[preset],
+                   **{k: v for k, v in overrides.items() if v is not None})
+
+
+def build_model(config) -> nn.Module:
+    """The registered model of `config` (a config dataclass of MODELS)."""
+    for spec in MODELS.values():
+        if isinstance(config, spec.config):
+            return spec.model(config)
+    raise TypeError(f"No learned model takes a {type(config).__name__}: use a "
+                    f"config of {sorted(MODELS)} (learned.model_config).")

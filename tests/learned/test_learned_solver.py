@@ -1,0 +1,37 @@
+"""The learned-solver contract of benchmark_utils/learned_solver.py: the
+training parameters are checked, the inference-only ones get defaults."""
+
+import pytest
+from benchopt.benchmark import Benchmark
+
+from benchmark_utils.learned_solver import DEFAULT_PARAMETERS, LearnedSolver
+
+from ..conftest import REPO
+
+TRAINING = {"n_epochs": [1], "lr": [1e-3], "batch_size": [1], "loss": ["l1"]}
+
+
+def test_inference_parameters_get_defaults_and_declared_ones_stay():
+    class Solver(LearnedSolver):
+        name = "toy"
+        parameters = {**TRAINING, "device": ["cpu"]}
+
+    assert Solver.parameters["test_iterations"] == [None]
+    assert Solver.parameters["smaps"] == ["acs"]
+    assert Solver.parameters["device"] == ["cpu"]
+    assert Solver.parameters["lr"] == [1e-3]
+
+
+def test_a_missing_training_parameter_is_named():
+    with pytest.raises(TypeError, match=r"Learned solver 'toy' .* does not declare "
+                       r"the training parameters \['lr', 'loss'\]"):
+        class Solver(LearnedSolver):
+            name = "toy"
+            parameters = {"n_epochs": [1], "batch_size": [1]}
+
+
+def test_every_learned_solver_file_has_the_contracts_parameters():
+    solvers = {s.name: s for s in Benchmark(REPO).get_solvers()}
+    for name in ("xpdnet", "rim", "deq_shine"):
+        assert issubclass(solvers[name], LearnedSolver), name
+        assert set(DEFAULT_PARAMETERS) <= set(solvers[name].parameters), name

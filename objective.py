@@ -6,7 +6,7 @@ from benchopt import BaseObjective
 
 from benchmark_mri.data import measure
 from benchmark_mri.metrics import evaluate_volumes
-from benchmark_mri.report.saved import final_results
+from benchmark_mri.results import OBJECTIVE_NAME, final_results
 from benchmark_mri.version import code_version
 
 
@@ -26,7 +26,7 @@ class Objective(BaseObjective):
     cost (solvers/ista_l1.py), learned ones train a fixed budget.
     """
 
-    name = "MRI reconstruction"
+    name = OBJECTIVE_NAME
     min_benchopt_version = "1.10"
     requirements = []
     # Coil-map estimator of the test volumes, run once in set_data: "espirit"
@@ -68,7 +68,7 @@ class Objective(BaseObjective):
         return result
 
     def save_final_results(self, recon, **solver_metrics):
-        # For the report's gallery (benchmark_mri/report/saved.py): central
+        # For the report's gallery (benchmark_mri/results.py): central
         # slices of the final reconstructions, with their targets, and the
         # run's provenance; benchopt stores them in the result file.
         return final_results([m.name for m in self.test], self.targets, recon,
@@ -81,10 +81,10 @@ class Objective(BaseObjective):
                            for m in self.test], cost=1.0)
 
     # The cache key of a benchopt run is built from this state: adding the
-    # fingerprint of benchmark_mri/ makes an edit of the library invalidate
-    # cached results, which benchopt alone would not notice.
+    # fingerprint of benchmark_mri/ and benchmark_utils/ makes an edit of
+    # either invalidate cached results, which benchopt alone would not notice.
     def _get_state(self):
-        return {"code_version": code_version()}
+        return {"code_version": code_version(Path(__file__).parent)}
 
     def __setstate__(self, state):
         self.code_version = state["code_version"]

@@ -66,7 +66,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from .report.data import ReportInputError
+    from .report.read import ReportInputError
 
     args = parser().parse_args(argv)
     try:

@@ -1,11 +1,15 @@
 """The objective's contract, driven through benchopt's Benchmark API."""
 
+import shutil
+import sys
+
+import joblib
 import pytest
 import torch
 from benchopt.benchmark import Benchmark
 from benchopt.utils.run_context import RunContext
 
-from benchmark_mri.version import code_version, source_fingerprint
+from benchmark_mri.version import UTILS_FOLDER, code_version
 
 from .conftest import REPO
 
@@ -46,9 +50,28 @@ def test_evaluate_result_flags_nan(objective):
     assert result["value"] != result["value"]  # NaN: benchopt marks it diverged
 
 
-def test_cache_state_carries_the_library_fingerprint(objective, tmp_path):
-    assert objective._get_state() == {"code_version": code_version()}
-    (tmp_path / "a.py").write_text("x = 1\n")
-    before = source_fingerprint(tmp_path)
-    (tmp_path / "a.py").write_text("x = 2\n")
-    assert source_fingerprint(tmp_path) != before
+def test_benchopts_cache_key_changes_with_the_code_it_cannot_see(objective,
+                                                                  monkeypatch):
+    """benchopt hashes the objective through its state (__reduce__): a new
+    code fingerprint must give a new cache key."""
+    state = objective._get_state()
+    # The fingerprint covers benchmark_utils/ as well as benchmark_mri/.
+    assert state["code_version"] == code_version(REPO) != code_version()
+    before = joblib.hash(objective)
+    module = sys.modules[type(objective).__module__]
+    monkeypatch.setattr(module, "code_version", lambda *_: "edited")
+    assert joblib.hash(objective) != before
+
+
+def test_an_edit_of_benchmark_utils_changes_the_fingerprint(tmp_path):
+    utils = tmp_path / UTILS_FOLDER
+    shutil.copytree(REPO / UTILS_FOLDER, utils)
+    before = code_version(tmp_path)
+    (utils / "learned_solver.py").write_text(
+        (utils / "learned_solver.py").read_text() + "# edited\n")
+    code_version.cache_clear()
+    edited = code_version(tmp_path)
+    assert edited != before
+    (utils / "new_helper.py").write_text("x = 1\n")  # a new file counts too
+    code_version.cache_clear()
+    assert code_version(tmp_path) != edited

@@ -1,18 +1,23 @@
 """Result dashboards from benchopt's result files (offline HTML, no network).
 
-Modules, one responsibility each:
-- saved.py: the reconstructions a run saves for the gallery (written by the
-  objective through benchopt's `save_final_results`, read back here);
-- provenance.py: what a run records about itself (command, commit, versions);
-- data.py: reading and checking a result file; what is missing, in words;
+What a run saves (reconstructions for the gallery, provenance) and the names
+the report shares with the objective live in benchmark_mri/results.py. Here,
+one responsibility per module:
+- read.py: reading a result file into a Run (`load_run`, `ReportInputError`);
+- problems.py: what a readable file lacks, in words; which metrics it has;
+- groups.py: rows grouped by dataset setting; the last point of each curve;
+- names.py: parsing benchopt's solver names; short display labels;
+- palette.py: one colour per solver;
+- inner_iterations.py: which final rows form a line of the test-time view;
 - figures.py: plotly curves (metrics vs time / iterations, test-time iterations);
 - table.py: the final table (mean and spread over volumes, best per column);
 - gallery.py: targets, reconstructions and error maps as PNG images;
-- html.py: the page, with plotly.js inlined or shipped beside it;
-- publish.py: results/<name>/ and results/index.html.
+- html.py: the page, with assets/report.css, assets/report.js and plotly.js
+  inlined (or plotly.js shipped beside it);
+- publish.py: results/<name>/ and results/index.html;
+- browser.py: headless Chromium checks of a page (tests, benchmarks).
 
-This package imports neither benchopt nor plotly at import time: the objective
-imports `saved` on every run.
+This package imports neither benchopt nor plotly at import time.
 """
 
 

@@ -2,7 +2,7 @@
 
 Every figure colours a solver with `Run.colors[solver_name]` and groups its
 traces under one legend entry (clicking it hides the solver in all panels).
-Non-finite points are dropped (data.py reports them).
+Non-finite points are dropped (problems.py reports them).
 """
 
 import numpy as np
@@ -10,7 +10,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .data import Group, InnerIterationsParameter, Metric, final_rows
+from ..results import KNOWN_METRICS, Metric
+from .groups import Group, final_rows
+from .inner_iterations import sweep_lines
 
 X_AXES = {
     "time": ("time (s)", "log"),
@@ -72,68 +74,52 @@ def curves(group: Group, metrics: list[Metric], colors: dict, x: str = "time",
     return fig
 
 
-def inner_iterations_figure(group: Group, param: InnerIterationsParameter,
-                            metrics: list[Metric], colors: dict):
+def inner_iterations_figure(group: Group, metrics: list[Metric], colors: dict):
     """Final metrics versus test-time inner iterations, or None without a sweep.
 
-    One line per solver configuration (the solver's name without the test-time
-    parameter); the training count, when known, is a star on the line and a
-    dotted vertical line.
+    Lines, points and the star at the training count: inner_iterations.py.
+    Panels: PSNR and SSIM (KNOWN_METRICS[:2]; else the first two metrics).
     """
-    last = final_rows(group.frame)
-    last = last[pd.to_numeric(last[param.column], errors="coerce").notna()]
-    if last.empty:
+    lines = sweep_lines(final_rows(group.frame))
+    if lines.empty:
         return None
-    short = param.column.removeprefix("p_solver_")
-    config = last["solver_name"].map(lambda s: _without(s, short))
-    last = last.assign(_config=config, _n=pd.to_numeric(last[param.column]))
-    if last.groupby("_config")["_n"].nunique().max() < 2:
-        return None
-    train_label = (param.train_column or "").removeprefix("p_solver_")
-    title = f"{short} (inner iterations at test time)"
-    panels = [m for m in metrics if m.column in ("objective_psnr", "objective_ssim")]
-    fig = _panels(panels or metrics[:2], title)
-    for config, rows in last.groupby("_config", sort=True):
-        rows = rows.groupby("_n", as_index=False).mean(numeric_only=True)
-        rows = rows.sort_values("_n")
-        first_solver = last[last["_config"] == config]["solver_name"].iloc[0]
-        color = colors[first_solver]
-        trained = None
-        if param.train_column is not None:
-            values = last[last["_config"] == config][param.train_column].dropna()
-            trained = float(values.iloc[0]) if len(values) else None
-        for i, metric in enumerate(panels or metrics[:2], start=1):
-            y = rows[metric.column].astype(float)
+    panels = [m for m in metrics if m in KNOWN_METRICS[:2]] or metrics[:2]
+    fig = _panels(panels, "inference_iterations (inner iterations at test time)")
+    columns = [m.column for m in panels]
+    for line, rows in lines.groupby("line", sort=True):
+        color = colors[rows["solver_name"].iloc[0]]
+        trained = float(rows["trained"].iloc[0])
+        points = rows[["x", *columns]].apply(pd.to_numeric, errors="coerce")
+        points = points.groupby("x", as_index=False).mean().sort_values("x")
+        for i, metric in enumerate(panels, start=1):
             fig.add_trace(go.Scatter(
-                x=rows["_n"], y=y, mode="lines+markers", name=config,
-                legendgroup=config, showlegend=i == 1,
-                line=dict(color=color, width=2), marker=dict(size=7, color=color),
-                hovertemplate=(f"<b>{config}</b><br>{short}: %{{x}}<br>"
+                x=points["x"], y=points[metric.column].astype(float),
+                mode="lines+markers", name=line, legendgroup=line,
+                showlegend=i == 1, line=dict(color=color, width=2),
+                marker=dict(size=7, color=color),
+                hovertemplate=(f"<b>{line}</b><br>inner iterations: %{{x}}<br>"
                                f"{metric.label}: %{{y:.4g}}<extra></extra>"),
             ), row=1, col=i)
-            if trained is not None:
-                at = rows[rows["_n"] == trained]
-                fig.add_vline(x=trained, line=dict(color=color, dash="dot", width=1),
-                              row=1, col=i)
-                if len(at):
-                    fig.add_trace(go.Scatter(
-                        x=at["_n"], y=at[metric.column], mode="markers",
-                        name=f"{config}: training value ({train_label}={trained:g})",
-                        legendgroup=config, showlegend=i == 1,
-                        marker=dict(symbol="star", size=15, color=color,
-                                    line=dict(color="black", width=1)),
-                        hovertemplate=(f"trained with {train_label}={trained:g}"
-                                       "<extra></extra>"),
-                    ), row=1, col=i)
+            _training_mark(fig, i, line, points[points["x"] == trained], metric,
+                           color, trained)
     fig.update_layout(**_LAYOUT)
     return fig
 
 
-def _without(solver_name: str, parameter: str) -> str:
-    """`xpdnet[n_iter=5,test_iterations=10]` -> `xpdnet[n_iter=5]`."""
-    if "[" not in solver_name:
-        return solver_name
-    base, params = solver_name.split("[", 1)
-    kept = [p for p in params.rstrip("]").split(",")
-            if p.split("=", 1)[0].strip() != parameter]
-    return f"{base}[{','.join(kept)}]" if kept else base
+def _training_mark(fig, col: int, line: str, at: pd.DataFrame, metric: Metric,
+                   color: str, trained: float):
+    """The dotted vertical line at the training count, and the star on the
+    line's point there (when it has one)."""
+    fig.add_vline(x=trained, line=dict(color=color, dash="dot", width=1),
+                  row=1, col=col)
+    if at.empty:
+        return
+    fig.add_trace(go.Scatter(
+        x=at["x"], y=at[metric.column], mode="markers",
+        name=f"{line}: training value ({trained:g} inner iterations)",
+        legendgroup=line, showlegend=col == 1,
+        marker=dict(symbol="star", size=15, color=color,
+                    line=dict(color="black", width=1)),
+        hovertemplate=(f"trained with {trained:g} inner iterations"
+                       "<extra></extra>"),
+    ), row=1, col=col)

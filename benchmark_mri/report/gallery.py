@@ -1,13 +1,14 @@
 """Image gallery of one dataset / setting: targets, reconstructions, error maps.
 
-From the slices each solver saved (saved.py): for each slice, the target and
-every solver's reconstruction in grey on [0, target volume max], and below
-each reconstruction |recon - target| on one colour scale shared by all solvers
-of that slice (0 to the 99.5th percentile of all their errors), with PSNR /
-SSIM of the slice in the caption. Images are PNG data URIs (no extra files),
-decoded lazily by the browser. Slices are added while one more would keep the
-setting's images within `budget` bytes (always at least one), which keeps a
-page with many solvers and settings small enough to open and share (html.py).
+From the slices each solver saved (benchmark_mri/results.py): for each slice,
+the target and every solver's reconstruction in grey on [0, target volume
+max], and below each reconstruction |recon - target| on one colour scale
+shared by all solvers of that slice (0 to the 99.5th percentile of all their
+errors), with PSNR / SSIM of the slice in the caption. Images are PNG data
+URIs (no extra files), decoded lazily by the browser. Slices are added while
+one more would keep the setting's images within `budget` bytes (always at
+least one), which keeps a page with many solvers and settings small enough to
+open and share (html.py).
 """
 
 import base64
@@ -17,8 +18,8 @@ import io
 import numpy as np
 from PIL import Image
 
-from .data import Group, final_rows
-from .saved import read_final_results
+from ..results import read_final_results
+from .groups import Group, final_rows
 
 MAX_SLICES = 2  # per dataset / setting; the page stays small with many solvers
 

@@ -14,8 +14,8 @@ import re
 import shutil
 from pathlib import Path
 
-from .data import load_run
 from .html import build_report, plotly_script
+from .read import load_run
 from .table import best, final_table
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

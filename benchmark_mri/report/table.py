@@ -12,7 +12,8 @@ import html
 import numpy as np
 import pandas as pd
 
-from .data import _NOT_METRICS, KNOWN_MEASUREMENTS, Group, Metric, final_rows
+from ..results import KNOWN_MEASUREMENTS, NOT_METRICS, Metric
+from .groups import Group, final_rows
 
 
 def table_columns(frame: pd.DataFrame, metrics: list[Metric]) -> list[Metric]:
@@ -21,7 +22,7 @@ def table_columns(frame: pd.DataFrame, metrics: list[Metric]) -> list[Metric]:
     taken = {m.column for m in columns} | {m.std_column for m in columns}
     for column in frame.columns:
         if (column.startswith("objective_") and column not in taken
-                and column not in _NOT_METRICS and not column.endswith("_std")
+                and column not in NOT_METRICS and not column.endswith("_std")
                 and pd.api.types.is_numeric_dtype(frame[column])):
             columns.append(Metric(column, column.removeprefix("objective_"), None))
     return columns

@@ -3,7 +3,9 @@
 `callback_frame()` mimics a merged run of several solvers on several dataset
 settings: run-once and callback solvers (several rows per curve, `stop_val`,
 `time` starting at 0), a learned solver swept over test-time iterations with
-its training count, solver measurements, a solver that failed on one setting
+its training count (`objective_inference_iterations` and
+`objective_train_iterations` on every row, as learned solvers record them),
+solver measurements, a solver that failed on one setting
 (no rows there, as benchopt drops failed runs), NaN values, and the
 `final_results` the objective saves. `write(frame, path)` uses benchopt's own
 writer, so the pickled final_results go through benchopt's packing.
@@ -13,7 +15,7 @@ import numpy as np
 import pandas as pd
 from benchopt.results import save_results
 
-from benchmark_mri.report.saved import FORMAT, gallery_slices
+from benchmark_mri.results import FORMAT, gallery_slices
 
 SETTINGS = [  # (dataset name, acceleration, mask)
     ("phantom", 8, "random"), ("phantom", 4, "random"),
@@ -52,7 +54,9 @@ def _solvers(n_extra=0):
     for test_iterations in (2, 5, 10):
         solvers.append((f"xpdnet[n_iter=5,test_iterations={test_iterations}]",
                         {"n_iter": 5, "test_iterations": test_iterations},
-                        "callback", 4, 0.9 - 0.01 * abs(test_iterations - 5), learned))
+                        "callback", 4, 0.9 - 0.01 * abs(test_iterations - 5),
+                        dict(learned, inference_iterations=float(test_iterations),
+                             train_iterations=5.0)))
     for k in range(n_extra):
         solvers.append((f"extra_{k}", {}, "callback", 5, 0.7 + 0.02 * k, {}))
     return solvers

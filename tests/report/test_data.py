@@ -4,13 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark_mri.report.data import ReportInputError, load_run
 from benchmark_mri.report.html import build_report
+from benchmark_mri.report.read import ReportInputError, load_run
 
 from .frames import callback_frame, write
 
 
-def test_groups_colours_and_test_time_parameters(callback_file):
+def test_groups_colours_and_metrics(callback_file):
     run = load_run(callback_file)
     assert [g.title for g in run.groups] == [
         "fastmri_knee — 4× acceleration, equispaced mask",
@@ -19,9 +19,6 @@ def test_groups_colours_and_test_time_parameters(callback_file):
     assert len(set(run.colors.values())) == len(run.colors) == 6
     assert [m.column for m in run.metrics] == [
         "objective_psnr", "objective_ssim", "objective_nmse"]
-    (param,) = run.test_time
-    assert param.column == "p_solver_test_iterations"
-    assert param.train_column == "p_solver_n_iter"
     assert run.provenance["command"].startswith("benchopt run")
 
 
@@ -104,19 +101,3 @@ def test_objective_parameters_in_the_name_are_this_benchmark(tmp_path):
     frame["objective_name"] = "MRI reconstruction[smaps=espirit]"
     run = load_run(write(frame, tmp_path / "espirit.parquet"))
     assert not any("another benchmark" in p for p in run.problems)
-
-
-def test_short_names_keep_only_the_parameters_that_differ():
-    from benchmark_mri.report.data import short_names, split_name
-
-    assert split_name("rim[a=1,b=[2, 3],c=x]") == ("rim", [("a", "1"), ("b", "[2, 3]"),
-                                                           ("c", "x")])
-    names = ["zero_filled", "ista_l1[lmbda=0.001,restart=False]",
-             "xpdnet[dc=True,lr=0.002,n_iter=None]",
-             "xpdnet[dc=False,lr=0.002,n_iter=None]"]
-    assert short_names(names) == {
-        "zero_filled": "zero_filled", "ista_l1[lmbda=0.001,restart=False]": "ista_l1",
-        "xpdnet[dc=True,lr=0.002,n_iter=None]": "xpdnet[dc=True]",
-        "xpdnet[dc=False,lr=0.002,n_iter=None]": "xpdnet[dc=False]"}
-    # Names it cannot tell apart are kept whole.
-    assert short_names(["a[x", "a[y"]) == {"a[x": "a[x", "a[y": "a[y"}

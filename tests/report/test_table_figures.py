@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from benchmark_mri.report.data import load_run
-from benchmark_mri.report.figures import _without, curves, inner_iterations_figure
+from benchmark_mri.report.figures import curves, inner_iterations_figure
 from benchmark_mri.report.gallery import gallery_html
+from benchmark_mri.report.read import load_run
 from benchmark_mri.report.table import final_table, overview_html, table_html
 
 from .frames import callback_frame, write
@@ -45,25 +45,27 @@ def test_curves_one_colour_per_solver_nan_and_zero_time_handled(callback_file):
     assert len(psnr.x) == 6 and len(ssim.x) == 5  # the NaN SSIM point is left out
     assert min(psnr.x) > 0  # time 0 drawn at half the smallest positive time
     by_iter = curves(group, run.metrics, run.colors, "stop_val")
-    assert list(by_iter.data[0].x)[:2] == [0, 1] or len(by_iter.data[0].x) == 1
+    x = {t.name: list(t.x) for t in by_iter.data if t.showlegend}
+    assert x["grappa[kernel_size=5]"] == [1]  # run once: one point at stop_val 1
+    assert x["ista_l1[lmbda=0.001]"] == [0, 1, 2, 3, 4, 5]  # callback from 0
 
 
 def test_test_time_view_marks_the_training_value(callback_file):
     run = load_run(callback_file)
-    fig = inner_iterations_figure(_group(run), run.test_time[0], run.metrics,
-                                  run.colors)
+    fig = inner_iterations_figure(_group(run), run.metrics, run.colors)
+    assert len(fig.data) == 4  # (line, star) x (PSNR, SSIM)
     line, star = fig.data[0], fig.data[1]
     assert line.name == "xpdnet[n_iter=5]" and list(line.x) == [2, 5, 10]
     assert list(star.x) == [5] and star.marker.symbol == "star"
     assert star.y[0] == max(line.y)
-    assert _without("a[b=1,test_iterations=3,c=x]", "test_iterations") == "a[b=1,c=x]"
+    assert [(s.x0, s.x1) for s in fig.layout.shapes] == [(5, 5), (5, 5)]  # dotted
 
 
 def test_no_test_time_view_without_a_sweep(callback_file):
     run = load_run(callback_file)
     group = _group(run)
     group.frame = group.frame[~group.frame["solver_name"].str.contains("=10]|=2]")]
-    figure = inner_iterations_figure(group, run.test_time[0], run.metrics, run.colors)
+    figure = inner_iterations_figure(group, run.metrics, run.colors)
     assert figure is None
 
 

@@ -1,18 +1,18 @@
-"""The reconstructions the objective saves survive benchopt's result file."""
+"""What a run saves (benchmark_mri/results.py) survives benchopt's result file."""
 
 import numpy as np
 import pytest
 from benchopt.results.parquet import pack, unpack
 
 from benchmark_mri.metrics import psnr, ssim
-from benchmark_mri.report.saved import (
+from benchmark_mri.results import (
     FORMAT,
     final_results,
     gallery_slices,
     read_final_results,
 )
 
-from ..conftest import REPO
+from .conftest import REPO
 
 
 def _volumes(rng, n=5, size=(3, 16, 12)):
@@ -66,3 +66,16 @@ def test_round_trip_through_benchopt_packing():
 def test_unreadable_cells_say_why(cell, message):
     slices, provenance, problem = read_final_results(cell)
     assert slices == [] and message in problem
+
+
+def test_results_imports_neither_benchopt_nor_plotly_nor_the_report():
+    """The objective imports it on every run; the report imports it too."""
+    import subprocess
+    import sys
+
+    code = ("import sys, benchmark_mri.results; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'benchopt' "
+            "or m.split('.')[0] == 'plotly' or m.startswith('benchmark_mri.report')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "[]"

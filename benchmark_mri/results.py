@@ -1,0 +1,231 @@
+"""What a run records: the names the objective and the report share.
+
+The run-time side of the dashboards, imported by the objective on every run
+and by the report (benchmark_mri/report/) when it reads a result file; it
+imports neither benchopt nor plotly, nor the report.
+
+- OBJECTIVE_NAME: the objective's benchopt name (its parameters follow it in
+  the result file: "MRI reconstruction[smaps=acs]").
+- Metric, KNOWN_METRICS, KNOWN_MEASUREMENTS: the result columns with a known
+  meaning. benchopt writes each key `k` of `evaluate_result`'s dict as the
+  column `objective_k` (`result_column`); metrics are volume means, their
+  spread over volumes is `objective_k_std`.
+- NOT_METRICS: benchopt's objective_* columns that are no measurement.
+- INFERENCE_ITERATIONS, TRAIN_ITERATIONS, ...: measurements every learned
+  solver returns from get_result (benchmark_mri/learned/run.py).
+- FORMAT, gallery_slices, final_results, read_final_results: the
+  reconstructions a run saves for the report's gallery (below).
+- run_provenance, git_commit: what a run records about itself.
+
+Saved reconstructions. The objective's `save_final_results` returns
+`final_results(...)`; benchopt pickles it into the `final_results` column of
+the result file, on the last row of each solver's curve (benchopt/runner.py).
+Only plain dicts, lists, strings, floats and numpy arrays are used, which
+benchopt's restricted unpickler allows. Format "benchmark_mri.final/1":
+    {"format": FORMAT,
+     "slices": [{"volume": str, "slice": int,
+                 "target": (h, w) float16, "recon": (h, w) float16,
+                 "data_range": float, "psnr": float, "ssim": float}, ...],
+     "provenance": dict (run_provenance)}
+Images are magnitudes divided by `data_range` (the target volume's maximum,
+fastMRI's PSNR / SSIM data range), so they lie near [0, 1] and fit float16;
+the reconstruction is centre-cropped to the target's size. PSNR and SSIM are
+those of that one slice, with the volume's data range. A volume without a
+reference (target None) saves "target": None, its reconstruction divided by
+its own maximum, and NaN scores.
+
+Provenance. benchopt's result file carries the platform, numpy / scipy
+versions and the run date, but not the command line, the benchmark's commit
+or the versions of benchopt and torch; `run_provenance()` collects them in
+the process that runs the objective (the `benchopt run` process itself unless
+the run is parallel, which the recorded command shows).
+"""
+
+import platform
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+OBJECTIVE_NAME = "MRI reconstruction"
+
+
+def result_column(name: str) -> str:
+    """benchopt's column of the key `name` of evaluate_result's dict."""
+    return f"objective_{name}"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A curve / table quantity: column in the file, label, which way is better."""
+
+    column: str
+    label: str
+    better: str | None  # "max", "min" or None (no "best" highlighted)
+    log: bool = False
+    std_column: str | None = None
+
+
+def _scored(name: str, label: str, better: str, log: bool = False) -> Metric:
+    column = result_column(name)
+    return Metric(column, label, better, log, std_column=column + "_std")
+
+
+KNOWN_METRICS = (
+    _scored("psnr", "PSNR (dB)", "max"),
+    _scored("ssim", "SSIM", "max"),
+    _scored("nmse", "NMSE", "min", log=True),
+)
+
+# objective_* columns benchopt writes that are no measurement to show.
+NOT_METRICS = frozenset({"objective_name", "objective_value", "objective_description"})
+
+# What every learned solver returns from get_result, besides `recon`.
+INFERENCE_ITERATIONS = "inference_iterations"  # inner iterations used at test time
+TRAIN_ITERATIONS = "train_iterations"  # inner iterations the model was trained with
+INFERENCE_TIME_S = "inference_time_s"  # seconds per test slice
+TRAIN_PEAK_MEMORY_MB = "train_peak_memory_mb"  # peak training memory
+
+# Solver measurements shown in the final table, in this order; `time` is
+# benchopt's own column (solver seconds: training for a learned solver).
+KNOWN_MEASUREMENTS = (
+    Metric(result_column(INFERENCE_TIME_S), "inference / slice (s)", "min"),
+    Metric("time", "time (s): training or run", "min"),
+    Metric(result_column(TRAIN_PEAK_MEMORY_MB), "peak train memory (MB)", "min"),
+)
+
+FORMAT = "benchmark_mri.final/1"
+MAX_VOLUMES = 2  # central slice of the first MAX_VOLUMES test volumes
+
+
+def gallery_slices(names, targets, recons, max_volumes: int = MAX_VOLUMES):
+    """The central slice of the first `max_volumes` volumes, target and recon.
+
+    names: volume names; targets, recons: (S, h, w) magnitude volumes (torch or
+    numpy; recons may be larger than the targets and are centre-cropped); a
+    target may be None (no reference).
+    """
+    from .data.transforms import center_crop, to_numpy
+    from .metrics import psnr, ssim
+
+    slices = []
+    for name, gt, pred in list(zip(names, targets, recons))[:max_volumes]:
+        if gt is None:
+            slices.append(_unscored_slice(name, to_numpy(pred).astype(np.float32)))
+            continue
+        gt = to_numpy(gt).astype(np.float32)
+        pred = center_crop(to_numpy(pred).astype(np.float32), gt.shape[-2:])
+        index = gt.shape[0] // 2
+        data_range = float(gt.max())
+        g, p = gt[index : index + 1], pred[index : index + 1]
+        finite = bool(np.isfinite(p).all())
+        slices.append({
+            "volume": str(name),
+            "slice": int(index),
+            "target": (g[0] / data_range).astype(np.float16),
+            "recon": (p[0] / data_range).astype(np.float16),
+            "data_range": data_range,
+            "psnr": psnr(g, p, data_range) if finite else float("nan"),
+            "ssim": ssim(g, p, data_range) if finite else float("nan"),
+        })
+    return slices
+
+
+def _unscored_slice(name, pred) -> dict:
+    index = pred.shape[0] // 2
+    image = pred[index]
+    data_range = float(np.nanmax(image)) if np.isfinite(image).any() else 1.0
+    data_range = data_range if data_range > 0 else 1.0
+    return {"volume": str(name), "slice": int(index), "target": None,
+            "recon": (image / data_range).astype(np.float16),
+            "data_range": data_range, "psnr": float("nan"), "ssim": float("nan")}
+
+
+def final_results(names, targets, recons, benchmark_dir: Path) -> dict:
+    """What the objective's save_final_results returns (see the module doc)."""
+    return {
+        "format": FORMAT,
+        "slices": gallery_slices(names, targets, recons),
+        "provenance": run_provenance(benchmark_dir),
+    }
+
+
+def read_final_results(value) -> tuple[list, dict, str | None]:
+    """(slices, provenance, problem) from one `final_results` cell.
+
+    problem is None when the cell holds this format, else a sentence saying
+    what is wrong; slices and provenance are then empty.
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return [], {}, "no reconstructions were saved"
+    if not isinstance(value, dict) or value.get("format") != FORMAT:
+        found = (value.get("format") if isinstance(value, dict)
+                 else type(value).__name__)
+        return [], {}, (f"saved results are not in the format {FORMAT!r} "
+                        f"(found {found!r})")
+    slices = [s for s in value.get("slices", [])
+              if isinstance(s, dict) and {"target", "recon"} <= set(s)]
+    return slices, dict(value.get("provenance") or {}), None
+
+
+PACKAGES = ("benchopt", "torch", "numpy", "scipy", "scikit-image", "pandas",
+            "sigpy", "pygrappa", "ptwt")
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def git_commit(directory: Path) -> str | None:
+    """`<sha>` of HEAD in directory, `<sha>+dirty` with uncommitted changes,
+    None outside a git checkout (or without git)."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(directory), *args], text=True,
+                              capture_output=True, timeout=10)
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return None
+        dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty else "")
+
+
+def _program() -> list[str]:
+    """`benchopt` for the console script, `python -m benchopt` for the module."""
+    program = Path(sys.argv[0])
+    if program.name == "__main__.py":
+        return ["python", "-m", program.parent.name]
+    return [program.name]
+
+
+def run_provenance(benchmark_dir: Path) -> dict:
+    """JSON-able dict: command, git commit, package versions, machine."""
+    from .version import code_version
+
+    versions = {name: _version(name) for name in PACKAGES}
+    versions = {k: v for k, v in versions.items() if v is not None}
+    versions["python"] = platform.python_version()
+    versions["benchmark_mri source"] = code_version()
+    machine = {"cpu": platform.processor() or platform.machine()}
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            machine["gpu"] = torch.cuda.get_device_name(0)
+    except Exception:  # noqa: BLE001 - provenance must never fail a run
+        pass
+    return {
+        "command": shlex.join([*_program(), *sys.argv[1:]]),
+        "git_commit": git_commit(benchmark_dir),
+        "versions": versions,
+        "machine": machine,
+    }

@@ -1,5 +1,8 @@
-"""Shared fixtures: seeded, tiny, CPU-only."""
+"""Shared fixtures and helpers: seeded, tiny, CPU-only."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,9 +11,11 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 
 # Tiny tensors gain nothing from intra-op threads, and on a busy machine
-# oversubscribed threads slowed a tiny training test 15x (3 s -> 50 s).
+# oversubscribed threads made tiny training tests many times slower.
 torch.set_num_threads(1)
 SHARED_DATA = REPO.parent / "shared" / "data"
+# A phantom that runs in seconds through benchopt.
+TINY = "image_size=32,n_coils=4,n_train_volumes=1,n_test_volumes=2,n_slices=2"
 
 
 @pytest.fixture(autouse=True)
@@ -22,3 +27,25 @@ def complex_randn(*shape, generator=None):
     """Standard complex Gaussian tensor, complex64."""
     real = torch.randn(*shape, 2, generator=generator)
     return torch.view_as_complex(real).to(torch.complex64)
+
+
+def benchopt_run(*args, output=None, env=None, raise_on_error=True):
+    """`python -m benchopt run <this benchmark> --no-plot --no-html --no-cache
+    --seed 0 *args [--output output]` in a subprocess (tests calling it are
+    marked `slow`). BENCHOPT_RAISE_ON_ERROR=1 unless raise_on_error=False, so
+    a failing solver fails the run; env: variables to set for the run (a
+    None value unsets one). Returns the CompletedProcess (stdout, stderr)."""
+    variables = {k: v for k, v in os.environ.items() if k != "BENCHOPT_RAISE_ON_ERROR"}
+    if raise_on_error:
+        variables["BENCHOPT_RAISE_ON_ERROR"] = "1"
+    for name, value in (env or {}).items():
+        if value is None:
+            variables.pop(name, None)
+        else:
+            variables[name] = str(value)
+    cmd = [sys.executable, "-m", "benchopt", "run", str(REPO), "--no-plot",
+           "--no-html", "--no-cache", "--seed", "0", *map(str, args)]
+    if output is not None:
+        cmd += ["--output", str(output)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=variables,
+                          cwd=REPO)

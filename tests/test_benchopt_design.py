@@ -3,9 +3,12 @@
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import REPO
 
 
+@pytest.mark.slow
 def test_benchopt_test_passes():
     proc = subprocess.run(
         [sys.executable, "-m", "benchopt", "test", str(REPO), "--skip-install",

@@ -5,8 +5,9 @@ import pytest
 
 from benchmark_mri.cli import main
 
-from .conftest import SHARED_DATA
-from .test_benchopt_run import TINY, benchopt_run
+from .conftest import SHARED_DATA, TINY, benchopt_run
+
+pytestmark = pytest.mark.slow  # every test here starts `benchopt run`
 
 RAW = SHARED_DATA / "noncartesian"
 

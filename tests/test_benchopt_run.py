@@ -1,9 +1,5 @@
 """End-to-end: `benchopt run` on a tiny phantom, checked against the library."""
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,18 +10,9 @@ from benchmark_mri.data import measure, phantom_volumes
 from benchmark_mri.metrics import evaluate_volumes
 from benchmark_mri.physics import CartesianSampling
 
-from .conftest import REPO
+from .conftest import TINY, benchopt_run
 
-TINY = "image_size=32,n_coils=4,n_train_volumes=1,n_test_volumes=2,n_slices=2"
-
-
-def benchopt_run(*args, output=None):
-    env = dict(os.environ, BENCHOPT_RAISE_ON_ERROR="1")
-    cmd = [sys.executable, "-m", "benchopt", "run", str(REPO), "--no-plot",
-           "--no-html", "--no-cache", "--seed", "0", *args]
-    if output is not None:
-        cmd += ["--output", str(output)]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
+pytestmark = pytest.mark.slow  # every test here starts `benchopt run`
 
 
 def test_zero_filled_metrics_equal_the_library_on_the_same_arrays(tmp_path):

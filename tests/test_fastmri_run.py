@@ -2,8 +2,6 @@
 and no data at all."""
 
 import os
-import subprocess
-import sys
 
 import h5py
 import numpy as np
@@ -15,19 +13,16 @@ from benchmark_mri.data.transforms import center_crop
 from benchmark_mri.metrics import evaluate_volumes
 from benchmark_mri.physics import CartesianSampling, ifft2c, rss
 
-from .conftest import REPO, SHARED_DATA
+from .conftest import REPO, SHARED_DATA, benchopt_run
 from .data.fake_fastmri import make_tree, write_volume
 
 REAL = SHARED_DATA / "fastmri_format"
+pytestmark = pytest.mark.slow  # every test here starts `benchopt run`
 
 
-def benchopt_run(*args, output, **env_vars):
+def fastmri_run(*args, output, **env_vars):
     """benchopt run with exactly the fastMRI location given in env_vars."""
-    env = {k: v for k, v in os.environ.items() if k != "FASTMRI_ROOT"}
-    env.update(BENCHOPT_RAISE_ON_ERROR="1", **env_vars)
-    cmd = [sys.executable, "-m", "benchopt", "run", str(REPO), "--no-plot",
-           "--no-html", "--no-cache", "--seed", "0", "--output", str(output), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
+    return benchopt_run(*args, output=output, env={"FASTMRI_ROOT": None, **env_vars})
 
 
 def zero_filled_from_the_file(path, n_slices, sampling):
@@ -55,7 +50,7 @@ def test_fastmri_knee_metrics_equal_fastmris_formula(tmp_path):
     # Found through benchopt's data path (<data_home>/fastmri), no FASTMRI_ROOT.
     root = make_tree(tmp_path / "fastmri")
     output = tmp_path / "knee.parquet"
-    proc = benchopt_run(
+    proc = fastmri_run(
         "-d", "fastmri_knee[n_train_volumes=1,n_test_volumes=2,n_slices=2]",
         "-s", "zero_filled", output=output, BENCHOPT_DATA_HOME=str(tmp_path),
     )
@@ -76,7 +71,7 @@ def test_fastmri_knee_metrics_equal_fastmris_formula(tmp_path):
 def test_without_data_fastmri_datasets_are_skipped_saying_how(tmp_path):
     output = tmp_path / "run.parquet"
     tiny = "image_size=32,n_coils=2,n_train_volumes=0,n_test_volumes=1,n_slices=1"
-    proc = benchopt_run(
+    proc = fastmri_run(
         "-d", f"phantom[{tiny}]", "-d", "fastmri_knee", "-d", "fastmri_brain",
         "-d", "fastmri_folder", "-s", "zero_filled", output=output,
         BENCHOPT_DATA_HOME=str(tmp_path / "no_data"),
@@ -94,7 +89,7 @@ def test_without_data_fastmri_datasets_are_skipped_saying_how(tmp_path):
 def test_singlecoil_file_in_a_multicoil_run_fails_naming_it(tmp_path):
     root = make_tree(tmp_path / "fastmri")
     write_volume(root / "knee" / "multicoil_val" / "file1000.h5", 0, singlecoil=True)
-    proc = benchopt_run(
+    proc = fastmri_run(
         "-d", "fastmri_knee[n_train_volumes=0,n_test_volumes=1,n_slices=1]",
         "-s", "zero_filled", output=tmp_path / "bad.parquet",
         FASTMRI_ROOT=str(root),
@@ -112,7 +107,7 @@ def test_fastmri_folder_runs_on_the_real_files(tmp_path):
     # because benchopt's parameter parser rejects a bare value starting
     # with '..' (or '~').
     path = os.path.relpath(REAL, REPO)
-    proc = benchopt_run("-d", f"fastmri_folder[path='{path}']", "-s",
+    proc = fastmri_run("-d", f"fastmri_folder[path='{path}']", "-s",
                         "zero_filled", output=output)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     row = pd.read_parquet(output).iloc[-1]
@@ -125,7 +120,7 @@ def test_fastmri_folder_runs_on_the_real_files(tmp_path):
 def test_fastmri_folder_with_retrospective_radial_sampling(tmp_path):
     output = tmp_path / "radial.parquet"
     path = os.path.relpath(REAL, REPO)
-    proc = benchopt_run(
+    proc = fastmri_run(
         "-d", f"fastmri_folder[path='{path}',trajectory=radial,acceleration=8,"
         "n_test_volumes=1,n_slices=1]", "-s", "zero_filled", "-s", "ista_l1",
         "--max-runs", "10",

@@ -1,14 +1,10 @@
 """Parallel execution through benchopt's engines gives the sequential metrics."""
 
-import os
-import subprocess
-import sys
-
 import pandas as pd
 import pytest
 import yaml
 
-from .conftest import REPO
+from .conftest import REPO, benchopt_run
 
 DATASET = ("phantom[image_size=32,n_coils=4,n_train_volumes=1,n_test_volumes=2,"
            "n_slices=2,acceleration=[4,8]]")
@@ -17,18 +13,11 @@ METRICS = ["objective_psnr", "objective_ssim", "objective_nmse"]
 
 
 def run(output, *args, raise_on_error=True):
-    env = dict(os.environ)
-    env.pop("BENCHOPT_RAISE_ON_ERROR", None)
-    if raise_on_error:
-        env["BENCHOPT_RAISE_ON_ERROR"] = "1"
     # ACS maps: ESPIRiT needs >= 3 ACS columns, 32 columns at 8x have one.
-    cmd = [sys.executable, "-m", "benchopt", "run", str(REPO), "-d", DATASET,
-           "-o", "MRI reconstruction[smaps=acs]",
-           "--no-plot", "--no-html", "--no-cache", "--seed", "0", "--max-runs", "5",
-           "--output", str(output), *args]
-    for solver in SOLVERS:
-        cmd += ["-s", solver]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
+    solvers = [arg for solver in SOLVERS for arg in ("-s", solver)]
+    return benchopt_run("-d", DATASET, "-o", "MRI reconstruction[smaps=acs]",
+                        "--max-runs", "5", *args, *solvers, output=output,
+                        raise_on_error=raise_on_error)
 
 
 def final_metrics(path):
@@ -46,6 +35,7 @@ def sequential(tmp_path_factory):
     return final_metrics(output)
 
 
+@pytest.mark.slow
 def test_n_jobs_matches_sequential(sequential, tmp_path):
     proc = run(tmp_path / "jobs.parquet", "-j", "2")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -54,6 +44,7 @@ def test_n_jobs_matches_sequential(sequential, tmp_path):
     pd.testing.assert_frame_equal(result, sequential)
 
 
+@pytest.mark.slow
 def test_dask_cluster_matches_sequential(sequential, tmp_path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1,
@@ -86,6 +77,7 @@ class Solver(BaseSolver):
 '''
 
 
+@pytest.mark.slow
 def test_failing_solver_in_a_worker_keeps_the_others(tmp_path):
     failing = tmp_path / "always_fails.py"
     failing.write_text(FAILING_SOLVER)

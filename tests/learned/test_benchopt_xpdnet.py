@@ -1,31 +1,26 @@
 """XPDNet through `benchopt run`: metrics in the result file, the checkpoint
 cache across runs and over a test-time-iterations sweep, the no-train skip."""
 
-import os
-import subprocess
-import sys
-
 import pandas as pd
+import pytest
 
-from ..conftest import REPO
+from ..conftest import benchopt_run
+
+pytestmark = pytest.mark.slow  # every test here starts `benchopt run`
 
 TINY = "image_size=32,n_coils=4,n_train_volumes=1,n_test_volumes=1,n_slices=2"
 SOLVER = "xpdnet[n_iter=1,n_epochs=2,batch_size=2,test_iterations=[1,3]]"
 
 
-def benchopt_run(checkpoints, *args):
-    env = dict(os.environ, BENCHOPT_RAISE_ON_ERROR="1",
-               BENCHMARK_MRI_CHECKPOINTS=str(checkpoints))
-    cmd = [sys.executable, "-m", "benchopt", "run", str(REPO), "--no-plot",
-           "--no-html", "--no-cache", "--seed", "0", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
+def checkpoints(tmp_path):
+    return {"BENCHMARK_MRI_CHECKPOINTS": tmp_path / "ckpt"}
 
 
 def test_sweep_trains_once_and_reports_memory_and_time(tmp_path):
     output = tmp_path / "sweep.parquet"
     # --timeout 1: a learned solver's fixed budget is not cut by benchopt's timeout.
-    proc = benchopt_run(tmp_path / "ckpt", "-d", f"phantom[{TINY}]", "-s", SOLVER,
-                        "--timeout", "1", "--output", str(output))
+    proc = benchopt_run("-d", f"phantom[{TINY}]", "-s", SOLVER, "--timeout", "1",
+                        output=output, env=checkpoints(tmp_path))
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log
     assert log.count("saved checkpoint") == 1 and log.count("reusing checkpoint") == 1
@@ -40,8 +35,8 @@ def test_sweep_trains_once_and_reports_memory_and_time(tmp_path):
     assert sorted(df.groupby("solver_name").size()) == [1, 3]
 
     # Running again reuses the checkpoint for every value.
-    proc = benchopt_run(tmp_path / "ckpt", "-d", f"phantom[{TINY}]", "-s", SOLVER,
-                        "--output", str(tmp_path / "again.parquet"))
+    proc = benchopt_run("-d", f"phantom[{TINY}]", "-s", SOLVER,
+                        output=tmp_path / "again.parquet", env=checkpoints(tmp_path))
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log
     assert log.count("reusing checkpoint") == 2 and "saved checkpoint" not in log
@@ -49,8 +44,8 @@ def test_sweep_trains_once_and_reports_memory_and_time(tmp_path):
 
 def test_no_training_split_skips_with_the_reason(tmp_path):
     dataset = TINY.replace("n_train_volumes=1", "n_train_volumes=0")
-    proc = benchopt_run(tmp_path / "ckpt", "-d", f"phantom[{dataset}]",
+    proc = benchopt_run("-d", f"phantom[{dataset}]",
                         "-s", "xpdnet[n_iter=1,n_epochs=1]",
-                        "--output", str(tmp_path / "skip.parquet"))
+                        output=tmp_path / "skip.parquet", env=checkpoints(tmp_path))
     log = proc.stdout + proc.stderr
     assert "the dataset has no training split" in log, log

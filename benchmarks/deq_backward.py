@@ -1,6 +1,6 @@
 """Train the DEQ with each backward mode on the phantom, same budget, over seeds.
 
-    PYTHONPATH=$PWD python benchmarks/deq_backward.py --seeds 0,1,2   # README table
+    PYTHONPATH=$PWD python benchmarks/deq_backward.py --seeds 0,1,2  # docs/deq.md
     PYTHONPATH=$PWD python benchmarks/deq_backward.py --summary-only  # from the CSV
     PYTHONPATH=$PWD python benchmarks/deq_backward.py --help
 

@@ -9,7 +9,7 @@ low-resolution phase absorbed (data.smaps.absorb_image_phase, what the
 objective gives), (3) ACS maps. Printed per choice: |imag| / |image| of the
 fully sampled SENSE image inside the object, XPDNet's test PSNR after
 `--epochs` epochs (same seed, same batches) and wavelet-l1's after
-`--ista-iterations` FISTA iterations. The README's "Coil maps" numbers.
+`--ista-iterations` FISTA iterations. The numbers of docs/coil-maps.md.
 """
 
 import argparse

@@ -45,8 +45,8 @@ class ScanInfo:
 SCANS = {
     # The GE resolution phantom's neighbours reach beyond the 200 x 200 field
     # of view of its README: on that grid least squares fits their aliasing
-    # (data residual 52 % vs 14 % on 300 x 300), so the grid is 300 x 300 and
-    # the central 200 x 200 is scored.
+    # (a far larger data residual than on 300 x 300, docs/non-cartesian.md),
+    # so the grid is 300 x 300 and the central 200 x 200 is scored.
     "spiral_phantom_8ch_60il": ScanInfo((300, 300), (200, 200), True),
     "radial_cardiac_12ch_25spokes": ScanInfo(None, None, False),
 }

@@ -134,8 +134,8 @@ def plan_nufft(
 
 def _tile_order(traj: np.ndarray, grid) -> np.ndarray:
     """Sample order by 8 x 8 tiles of the grid, then row-major inside a tile:
-    neighbouring samples then read neighbouring grid values (2-3x faster
-    sparse products than a radial or spiral readout order)."""
+    neighbouring samples then read neighbouring grid values (faster sparse
+    products than a radial or spiral readout order; docs/non-cartesian.md)."""
     cell = np.floor((traj + np.pi) / (2 * np.pi) * np.asarray(grid)).astype(np.int64)
     h, w = cell[:, 0], cell[:, 1]
     return np.lexsort((w % 8, h % 8, w // 8, h // 8))
@@ -195,7 +195,7 @@ class CoilNufft(LinearOperator):
         self.n_samples = plan.traj.shape[0]
         self.register_buffer("traj", torch.from_numpy(plan.traj.astype(np.float32)))
         # Derived from traj (the plan), so not persistent: a state_dict (a
-        # learned model's checkpoint) does not carry the ~100 MB matrices.
+        # learned model's checkpoint) does not carry the (large) matrices.
         buffers = dict(
             scaling=torch.from_numpy(plan.scaling),
             order=torch.from_numpy(plan.order),
@@ -208,8 +208,8 @@ class CoilNufft(LinearOperator):
 
     def _spmm(self, prefix, shape, dense):
         """The CSR matrix `prefix` (shape) times dense (shape[1], N): scipy's
-        product on the CPU (2x faster there than torch's, measured), torch's
-        sparse CSR product elsewhere (CUDA)."""
+        product on the CPU (faster there than torch's; docs/non-cartesian.md),
+        torch's sparse CSR product elsewhere (CUDA)."""
         crow, col, val = (getattr(self, f"{prefix}_{part}") for part in _CSR)
         if dense.device.type == "cpu":
             matrix = scipy.sparse.csr_matrix(

@@ -6,8 +6,13 @@ from benchopt import BaseObjective
 
 from benchmark_mri.data import measure
 from benchmark_mri.metrics import evaluate_volumes
-from benchmark_mri.results import OBJECTIVE_NAME, final_results
+from benchmark_mri.results import OBJECTIVE_NAME, final_results, is_diverged
 from benchmark_mri.version import code_version
+from benchmark_utils import run_guard
+
+# Result files of concurrent runs never collide, and a run stopped after some
+# solvers finished says how to write their results (benchmark_utils/run_guard.py).
+run_guard.install()
 
 
 class Objective(BaseObjective):
@@ -23,7 +28,9 @@ class Objective(BaseObjective):
     are reconstructed and shown in the report, not scored: with none
     scored, every metric and `value` are NaN. Solvers must not stop on
     `value` (it peeks at the reference): iterative ones monitor their own
-    cost (solvers/ista_l1.py), learned ones train a fixed budget.
+    cost (solvers/ista_l1.py), learned ones train a fixed budget. A point a
+    solver flags as diverged (benchmark_mri.results.DIVERGED_FLAGS) is a
+    result, never a score: its metrics are NaN, its images too.
     """
 
     name = OBJECTIVE_NAME
@@ -55,15 +62,20 @@ class Objective(BaseObjective):
         return dict(test=self.test, train=self.train)
 
     def evaluate_result(self, recon, **solver_metrics):
+        recon = _unless_diverged(recon, solver_metrics)
         scored = [i for i, target in enumerate(self.targets) if target is not None]
         scores = evaluate_volumes([self.targets[i] for i in scored],
                                   [recon[i] for i in scored])
         result = {"n_scored": len(scored)}
         for name, values in scores.items():
-            result[name] = float(np.mean(values)) if scored else float("nan")
-            result[f"{name}_std"] = float(np.std(values)) if scored else float("nan")
-        # Solvers may report their own measurements (memory, inference time...).
-        result.update({k: float(v) for k, v in solver_metrics.items()})
+            with np.errstate(invalid="ignore"):  # NaN volumes: NaN, no warning
+                result[name] = float(np.mean(values)) if scored else float("nan")
+                result[f"{name}_std"] = (float(np.std(values)) if scored
+                                         else float("nan"))
+        # Solvers may report their own measurements (memory, inference time...);
+        # text records (a weights file's sha256) go to save_final_results.
+        result.update({k: float(v) for k, v in solver_metrics.items()
+                       if not isinstance(v, str)})
         result["value"] = result["nmse"]
         return result
 
@@ -71,8 +83,10 @@ class Objective(BaseObjective):
         # For the report's gallery (benchmark_mri/results.py): central
         # slices of the final reconstructions, with their targets, and the
         # run's provenance; benchopt stores them in the result file.
-        return final_results([m.name for m in self.test], self.targets, recon,
-                             Path(__file__).parent)
+        records = {k: v for k, v in solver_metrics.items() if isinstance(v, str)}
+        return final_results([m.name for m in self.test], self.targets,
+                             _unless_diverged(recon, solver_metrics),
+                             Path(__file__).parent, records)
 
     def get_one_result(self):
         # The zero image; its `cost` relative to itself is 1 (the cost that
@@ -88,3 +102,11 @@ class Objective(BaseObjective):
 
     def __setstate__(self, state):
         self.code_version = state["code_version"]
+
+
+def _unless_diverged(recon, solver_metrics):
+    """The reconstructions, or NaN images of their shapes when the solver
+    flags the point as diverged."""
+    if not is_diverged(solver_metrics):
+        return recon
+    return [torch.full(tuple(np.shape(r)), float("nan")) for r in recon]

@@ -13,6 +13,8 @@ imports neither benchopt nor plotly, nor the report.
 - NOT_METRICS: benchopt's objective_* columns that are no measurement.
 - INFERENCE_ITERATIONS, TRAIN_ITERATIONS, ...: measurements every learned
   solver returns from get_result (benchmark_mri/learned/run.py).
+- DIVERGED_FLAGS, is_diverged: the flags (0 / 1) a solver returns when its
+  run diverged; such a point is never scored (NaN metrics) nor ranked.
 - FORMAT, gallery_slices, final_results, read_final_results: the
   reconstructions a run saves for the report's gallery (below).
 - run_provenance, git_commit: what a run records about itself.
@@ -26,7 +28,8 @@ benchopt's restricted unpickler allows. Format "benchmark_mri.final/1":
      "slices": [{"volume": str, "slice": int,
                  "target": (h, w) float16, "recon": (h, w) float16,
                  "data_range": float, "psnr": float, "ssim": float}, ...],
-     "provenance": dict (run_provenance)}
+     "provenance": dict (run_provenance, with "solver": the solver's text
+                    records such as "pretrained_sha256", when it has any)}
 Images are magnitudes divided by `data_range` (the target volume's maximum,
 fastMRI's PSNR / SSIM data range), so they lie near [0, 1] and fit float16;
 the reconstruction is centre-cropped to the target's size. PSNR and SSIM are
@@ -90,6 +93,26 @@ TRAIN_ITERATIONS = "train_iterations"  # inner iterations the model was trained 
 INFERENCE_TIME_S = "inference_time_s"  # seconds per test slice
 TRAIN_PEAK_MEMORY_MB = "train_peak_memory_mb"  # peak training memory
 
+# Flags a solver returns from get_result, 1 when its run diverged: learned
+# solvers' `training_diverged` (learned/run.py), iterative solvers' `diverged`
+# (classical/wavelet_l1.py). The objective scores such a point NaN and the
+# report lists it as diverged, never ranks it.
+DIVERGED_FLAGS = ("training_diverged", "diverged")
+DIVERGED_COLUMNS = tuple(result_column(name) for name in DIVERGED_FLAGS)
+
+
+def is_diverged(solver_metrics: dict) -> bool:
+    """True when a get_result dict (without `recon`) flags a divergence."""
+    return any(_truthy(solver_metrics.get(name)) for name in DIVERGED_FLAGS)
+
+
+def _truthy(value) -> bool:
+    try:
+        return float(value) == 1
+    except (TypeError, ValueError):
+        return False
+
+
 # Solver measurements shown in the final table, in this order; `time` is
 # benchopt's own column (solver seconds: training for a learned solver).
 KNOWN_MEASUREMENTS = (
@@ -145,12 +168,18 @@ def _unscored_slice(name, pred) -> dict:
             "data_range": data_range, "psnr": float("nan"), "ssim": float("nan")}
 
 
-def final_results(names, targets, recons, benchmark_dir: Path) -> dict:
-    """What the objective's save_final_results returns (see the module doc)."""
+def final_results(names, targets, recons, benchmark_dir: Path,
+                  solver_records: dict | None = None) -> dict:
+    """What the objective's save_final_results returns (see the module doc).
+    solver_records: the solver's text records (e.g. the sha256 of the
+    pretrained weights it loaded), kept as provenance["solver"]."""
+    provenance = run_provenance(benchmark_dir)
+    if solver_records:
+        provenance["solver"] = {str(k): str(v) for k, v in solver_records.items()}
     return {
         "format": FORMAT,
         "slices": gallery_slices(names, targets, recons),
-        "provenance": run_provenance(benchmark_dir),
+        "provenance": provenance,
     }
 
 

@@ -10,6 +10,9 @@ The contract of a learned solver file, checked when its class is defined:
   "cuda") and `smaps`, the coil maps the model asks for ("acs": from its
   own ACS lines; "objective": the objective's), which the result file
   shows as `p_solver_smaps`;
+- a solver that declares `pretrained` (a state-dict path) and
+  `pretrained_sha256` gets them passed to LearnedRun (learned/pretrained.py);
+  with n_epochs=0 it evaluates those weights and needs no training split;
 - `set_objective(test, train)` sets `self.learned = self.learned_run(config,
   train, test)`, config from `benchmark_mri.learned.model_config(name,
   preset, **overrides)`.
@@ -51,6 +54,8 @@ class LearnedSolver(BaseSolver):
                                            if k not in parameters}}
 
     def skip(self, test, train):
+        if self.n_epochs == 0 and getattr(self, "pretrained", None):
+            return False, None  # evaluates pretrained weights: no training
         return check_training_split(self.name, train)
 
     def learned_run(self, config, train, test, step_fn=default_step,
@@ -68,7 +73,9 @@ class LearnedSolver(BaseSolver):
                           test_iterations=self.test_iterations, device=self.device,
                           smaps=self.smaps, inference_options=inference_options,
                           cache_dir=default_checkpoint_dir(BENCHMARK_DIR),
-                          step_fn=step_fn)
+                          step_fn=step_fn,
+                          pretrained=getattr(self, "pretrained", None),
+                          pretrained_sha256=getattr(self, "pretrained_sha256", None))
 
     def get_next(self, stop_val):
         return stop_val + 1  # evaluate after every epoch

@@ -1,6 +1,7 @@
-"""A stopping criterion for fixed-budget training (learned solvers)."""
+"""Stopping criteria: fixed-budget training (learned solvers) and cost
+progress that records a divergence (iterative solvers)."""
 
-from benchopt.stopping_criterion import NoCriterion
+from benchopt.stopping_criterion import NoCriterion, SufficientProgressCriterion
 
 
 class FixedBudget(NoCriterion):
@@ -13,3 +14,16 @@ class FixedBudget(NoCriterion):
         instance = super().get_runner_instance(*args, **kwargs)
         instance._deadline = None
         return instance
+
+
+class SufficientProgressOrDiverged(SufficientProgressCriterion):
+    """benchopt's SufficientProgressCriterion, except at a point the solver
+    flags `diverged` = 1 (with NaN cost and images): that point ends the run
+    as done, a recorded result. benchopt's own check would call the NaN
+    cost 'diverged', a failure status: the run's rows would be dropped from
+    the result file and nothing would say what diverged."""
+
+    def should_stop(self, stop_val, objective_list):
+        if objective_list and objective_list[-1].get("objective_diverged") == 1:
+            return True, "done", stop_val
+        return super().should_stop(stop_val, objective_list)

@@ -33,4 +33,4 @@ class Dataset(BaseDataset):
             self.acquisition,
         )
         return dict(data, sampling=make_sampling(
-            self.trajectory, self.acceleration, self.mask_type))
+            self.trajectory, self.acceleration, self.mask_type, self.name))

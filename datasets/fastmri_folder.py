@@ -28,4 +28,4 @@ class Dataset(BaseDataset):
         data = folder_split(self.path, self.challenge, self.n_train_volumes,
                             self.n_test_volumes, self.n_slices)
         return dict(data, sampling=make_sampling(
-            self.trajectory, self.acceleration, self.mask_type))
+            self.trajectory, self.acceleration, self.mask_type, self.name))

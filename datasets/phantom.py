@@ -28,7 +28,8 @@ class Dataset(BaseDataset):
     }
 
     def get_data(self):
-        sampling = make_sampling(self.trajectory, self.acceleration, self.mask_type)
+        sampling = make_sampling(self.trajectory, self.acceleration, self.mask_type,
+                                 self.name)
         seed = self.get_seed(use_repetition=True)
         shape = dict(image_size=self.image_size, n_coils=self.n_coils,
                      n_slices=self.n_slices, noise=self.noise,

@@ -1,9 +1,7 @@
-import torch
 from benchopt import BaseSolver
-from benchopt.stopping_criterion import SufficientProgressCriterion
 
-from benchmark_mri.classical import WaveletL1
-from benchmark_mri.data import center_crop
+from benchmark_mri.classical import WaveletL1Split
+from benchmark_utils.stopping import SufficientProgressOrDiverged
 
 
 class Solver(BaseSolver):
@@ -16,28 +14,23 @@ class Solver(BaseSolver):
 
     Stopped on its own cost (1/2 ||A x - y||^2 + lambda ||W x||_1, reported
     as `cost`, relative to the cost of x = 0), never on the metrics against
-    the target: a solver must not see the reference to know when to stop."""
+    the target: a solver must not see the reference to know when to stop.
+    Iterations that diverge stop at a recorded point with diverged = 1."""
 
     name = "ista_l1"
     sampling_strategy = "callback"
-    stopping_criterion = SufficientProgressCriterion(
+    stopping_criterion = SufficientProgressOrDiverged(
         eps=1e-6, patience=3, key_to_monitor="cost")
     parameters = {"lmbda": [1e-3], "accelerated": [True], "restart": [False],
                   "lipschitz": ["bound"]}
 
     def set_objective(self, test, train):
-        self.test = test
-        self.algs = [WaveletL1.for_measurement(
-            m, self.lmbda, self.lipschitz, accelerated=self.accelerated,
-            restart=self.restart) for m in test]
+        self.algs = WaveletL1Split(test, self.lmbda, self.lipschitz,
+                                   accelerated=self.accelerated, restart=self.restart)
 
     def run(self, callback):
-        while callback():
-            for alg in self.algs:
-                alg.step()
+        while callback() and self.algs.diverged is None:
+            self.algs.step()
 
     def get_result(self):
-        return dict(recon=[center_crop(alg.magnitude(), m.target_size)
-                           for alg, m in zip(self.algs, self.test)],
-                    cost=float(torch.cat([alg.relative_objective()
-                                          for alg in self.algs]).mean()))
+        return self.algs.result()

@@ -29,23 +29,39 @@ def complex_randn(*shape, generator=None):
     return torch.view_as_complex(real).to(torch.complex64)
 
 
-def benchopt_run(*args, output=None, env=None, raise_on_error=True):
-    """`python -m benchopt run <this benchmark> --no-plot --no-html --no-cache
-    --seed 0 *args [--output output]` in a subprocess (tests calling it are
-    marked `slow`). BENCHOPT_RAISE_ON_ERROR=1 unless raise_on_error=False, so
-    a failing solver fails the run; env: variables to set for the run (a
-    None value unsets one). Returns the CompletedProcess (stdout, stderr)."""
+def benchopt_command(*args, output=None, env=None, raise_on_error=True,
+                     cache=None, benchmark=REPO):
+    """(command, environment) of `benchopt_run`, to start it yourself."""
     variables = {k: v for k, v in os.environ.items() if k != "BENCHOPT_RAISE_ON_ERROR"}
     if raise_on_error:
         variables["BENCHOPT_RAISE_ON_ERROR"] = "1"
+    if cache is not None:
+        variables["BENCHOPT_CACHE"] = str(cache)
     for name, value in (env or {}).items():
         if value is None:
             variables.pop(name, None)
         else:
             variables[name] = str(value)
-    cmd = [sys.executable, "-m", "benchopt", "run", str(REPO), "--no-plot",
-           "--no-html", "--no-cache", "--seed", "0", *map(str, args)]
+    cmd = [sys.executable, "-m", "benchopt", "run", str(benchmark), "--no-plot",
+           "--no-html", *([] if cache is not None else ["--no-cache"]), "--seed", "0",
+           *map(str, args)]
     if output is not None:
         cmd += ["--output", str(output)]
+    return cmd, variables
+
+
+def benchopt_run(*args, output=None, env=None, raise_on_error=True, cache=None,
+                 benchmark=REPO):
+    """`python -m benchopt run <benchmark> --no-plot --no-html --no-cache
+    --seed 0 *args [--output output]` in a subprocess (tests calling it are
+    marked `slow`). BENCHOPT_RAISE_ON_ERROR=1 unless raise_on_error=False, so
+    a failing solver fails the run; env: variables to set for the run (a
+    None value unsets one); cache: a folder for benchopt's result cache
+    (BENCHOPT_CACHE), which then replaces --no-cache; benchmark: the
+    benchmark folder (this one by default). Returns the CompletedProcess
+    (stdout, stderr)."""
+    cmd, variables = benchopt_command(*args, output=output, env=env, cache=cache,
+                                      raise_on_error=raise_on_error,
+                                      benchmark=benchmark)
     return subprocess.run(cmd, capture_output=True, text=True, env=variables,
                           cwd=REPO)

@@ -50,6 +50,22 @@ def test_evaluate_result_flags_nan(objective):
     assert result["value"] != result["value"]  # NaN: benchopt marks it diverged
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # PSNR of identical images
+@pytest.mark.parametrize("flag", ["training_diverged", "diverged"])
+def test_a_diverged_point_is_never_scored(objective, flag):
+    """Divergence is a result, never a score: whatever images a solver
+    returns with its diverged flag, the metrics and saved images are NaN."""
+    recon = [t.clone() for t in objective.targets]  # perfect images
+    result = objective.evaluate_result(recon=recon, **{flag: 1})
+    for name in ("psnr", "ssim", "nmse", "value"):
+        assert result[name] != result[name], name
+    assert result[flag] == 1 and result["n_scored"] == 2
+    saved = objective.save_final_results(recon=recon, **{flag: 1})
+    assert all(torch.isnan(torch.as_tensor(s["recon"].astype("float32"))).all()
+               for s in saved["slices"])
+    assert objective.evaluate_result(recon=recon, **{flag: 0})["nmse"] == 0
+
+
 def test_benchopts_cache_key_changes_with_the_code_it_cannot_see(objective,
                                                                   monkeypatch):
     """benchopt hashes the objective through its state (__reduce__): a new

@@ -25,9 +25,18 @@ slice (the peak of its zero-filled SENSE image), so one value suits volumes of
 any intensity scale; `relative=False` takes `lmbda` as the absolute lambda.
 
 Split as sigpy's Alg / App: `WaveletL1.step()` is one iteration, the caller
-(benchopt's callback loop, `wavelet_l1` below) drives it. Nothing heavy happens
-in the constructor: A^H y and the power iteration run in the first step, so a
-timed loop counts them.
+(benchopt's callback loop through `WaveletL1Split`, `wavelet_l1` below)
+drives it. Nothing heavy happens in the constructor: A^H y and the power
+iteration run in the first step, so a timed loop counts them.
+
+Divergence (a step 1/L with L below ||A^H A||, e.g. lipschitz=0.01): every
+step checks the relative data misfit ||A z - y||^2 / ||y||^2 at the point it
+steps from (1 for z = 0; it costs two inner products, A^H A z being at hand),
+and `relative_objective()` the relative cost it computes (1 at x = 0; both
+decrease in a converging run). When either is not finite or exceeds
+DIVERGENCE_BOUND, `diverged` says why and the caller stops:
+`WaveletL1Split.result()` then reports NaN images and cost with diverged = 1,
+a recorded result that is never scored.
 """
 
 import torch
@@ -35,6 +44,8 @@ import torch
 from ..data import Measurement, center_crop
 from ..physics import LinearOperator, op_norm
 from .wavelet import Wavelet, soft_threshold
+
+DIVERGENCE_BOUND = 10.0  # relative data misfit and cost; see the module docstring
 
 
 class WaveletL1:
@@ -49,6 +60,7 @@ class WaveletL1:
     image_shape: (H, W) of x; by default y's last two axes (Cartesian
         k-space); give it for non-Cartesian samples (B, C, K).
     x: the current (B, H, W) complex64 estimate (zeros before the first step).
+    diverged: None, or why the iterations diverged (module docstring).
     """
 
     def __init__(self, op: LinearOperator, y: torch.Tensor, lmbda: float,
@@ -71,6 +83,7 @@ class WaveletL1:
         self.wavelet = Wavelet(self.image_shape, wavelet, level)
         self.n_iter = 0
         self.x = None
+        self.diverged = None
 
     @classmethod
     def for_measurement(cls, m: Measurement, lmbda: float, lipschitz="bound",
@@ -102,6 +115,7 @@ class WaveletL1:
         # Per-slice threshold, broadcast over the (B, N) coefficients.
         self.threshold = (lmbda / self.lipschitz).reshape(-1, 1)
         self.lmbda_abs = lmbda
+        self.y_norm2 = self.y.abs().pow(2).flatten(1).sum(1)  # (B,) ||y||^2
         self.x = torch.zeros_like(self.adj_y)
         self.z, self.t = self.x, 1.0
 
@@ -111,6 +125,7 @@ class WaveletL1:
             self._setup()
         x_old = self.x
         grad = self.op.normal(self.z) - self.adj_y
+        self._check_misfit(grad)
         v = self.z - grad / self.lipschitz
         w = self.wavelet
         self.x = w.inverse(soft_threshold(w.forward(v), self.threshold))
@@ -124,6 +139,27 @@ class WaveletL1:
             self.z = self.x
         self.n_iter += 1
 
+    def _check_misfit(self, grad):
+        """Flag ||A z - y||^2 / ||y||^2 at the point stepped from, from what
+        the step has at hand: ||A z - y||^2 = <z, grad> - <z, A^H y> + ||y||^2."""
+        misfit = (_dots(self.z, grad) - _dots(self.z, self.adj_y) + self.y_norm2)
+        self._flag("relative data misfit ||Ax - y||^2 / ||y||^2",
+                   misfit / self.y_norm2.clamp_min(1e-30), self.n_iter + 1)
+
+    def _flag(self, what: str, relative: torch.Tensor, iteration: int):
+        """Set `diverged` when a (B,) quantity relative to x = 0 is not finite
+        or above DIVERGENCE_BOUND for some slice."""
+        if self.diverged is not None:
+            return
+        finite = bool(torch.isfinite(relative).all())
+        worst = float(relative.max()) if finite else float("nan")
+        if not worst <= DIVERGENCE_BOUND:
+            self.diverged = (
+                f"at iteration {iteration} the {what} is {worst:.3g} (1 at x = 0; "
+                f"bound {DIVERGENCE_BOUND:g}): the step 1/L is too long (L = "
+                f"{self.lipschitz:.3g}, lipschitz={self.lipschitz_rule!r}); use "
+                "lipschitz='bound' or 'power'")
+
     def objective(self) -> torch.Tensor:
         """1/2 ||A x - y||^2 + lambda ||W x||_1 of each slice, (B,) float."""
         if self.x is None:
@@ -135,9 +171,12 @@ class WaveletL1:
 
     def relative_objective(self) -> torch.Tensor:
         """objective() / 1/2 ||y||^2 (the cost of x = 0), (B,) float: 1 at
-        the start, decreasing; comparable across slices of any scale."""
+        the start, decreasing; comparable across slices of any scale. A
+        value that is not finite or above DIVERGENCE_BOUND sets `diverged`."""
         initial = 0.5 * self.y.abs().pow(2).flatten(1).sum(1)
-        return self.objective() / initial.clamp_min(1e-30)
+        relative = self.objective() / initial.clamp_min(1e-30)
+        self._flag("relative cost F(x) / F(0)", relative, self.n_iter)
+        return relative
 
     def magnitude(self) -> torch.Tensor:
         """|x|, (B, H, W) float32 (zeros before the first step)."""
@@ -156,6 +195,57 @@ def _positive(value) -> bool:
 
 def _dot(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(torch.sum(a.real * b.real + a.imag * b.imag))
+
+
+def _dots(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Re <a, b> per slice: (B, ...) complex -> (B,) float."""
+    return (a.real * b.real + a.imag * b.imag).flatten(1).sum(1)
+
+
+class WaveletL1Split:
+    """WaveletL1 on every volume of a split, stepped together (what
+    solvers/ista_l1.py drives from benchopt's callback).
+
+    measurements: list of Measurement; lmbda, lipschitz, kwargs: as
+    WaveletL1.for_measurement. `diverged`: None or why (the first volume
+    that diverged, said once through `log`).
+    """
+
+    def __init__(self, measurements, lmbda: float, lipschitz="bound", log=print,
+                 **kwargs):
+        self.measurements, self.log = measurements, log
+        self.algs = [WaveletL1.for_measurement(m, lmbda, lipschitz, **kwargs)
+                     for m in measurements]
+        self.diverged = None
+
+    def step(self):
+        for alg in self.algs:
+            alg.step()
+        self._check()
+
+    def _check(self):
+        for m, alg in zip(self.measurements, self.algs):
+            if alg.diverged is not None and self.diverged is None:
+                self.diverged = f"volume {m.name!r}: {alg.diverged}"
+                self.log(f"wavelet-l1 diverged, {self.diverged}. The run stops "
+                         "here: it is recorded as diverged (diverged=1, NaN "
+                         "metrics).")
+
+    def result(self) -> dict:
+        """{"recon": (S, h, w) magnitudes, "cost": mean relative objective,
+        "diverged": 0 / 1}; NaN images and cost once diverged (at a step, or
+        by the cost computed here)."""
+        if self.diverged is None:
+            cost = float(torch.cat([alg.relative_objective()
+                                    for alg in self.algs]).mean())
+            self._check()
+        if self.diverged is not None:
+            return dict(recon=[torch.full((m.y.shape[0], *m.target_size), float("nan"))
+                               for m in self.measurements],
+                        cost=float("nan"), diverged=1)
+        return dict(recon=[center_crop(alg.magnitude(), m.target_size)
+                           for alg, m in zip(self.algs, self.measurements)],
+                    cost=cost, diverged=0)
 
 
 def wavelet_l1(m: Measurement, lmbda: float, n_iter: int = 100, **kwargs):

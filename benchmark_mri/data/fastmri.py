@@ -208,6 +208,30 @@ def target_size(info: FileInfo, max_size: int = FASTMRI_TARGET_SIZE):
     )
 
 
+def check_finite(path: Path, name: str, values: np.ndarray, first: int = 0):
+    """Raise FastMRIFileError naming the file, the dataset `name` and the
+    first slice (index in the file; values' slice 0 is slice `first`) with
+    a NaN or infinite value."""
+    bad = ~np.isfinite(values.reshape(values.shape[0], -1)).all(axis=1)
+    if bad.any():
+        raise FastMRIFileError(
+            f"{path}: '{name}' slice {first + int(np.argmax(bad))} contains NaN or "
+            f"inf values ({int(bad.sum())} of the {len(bad)} slices read); a "
+            "reference or a measurement must be finite: check or replace the file.")
+
+
+def check_nonzero(path: Path, name: str, values: np.ndarray, first: int = 0):
+    """Raise FastMRIFileError naming the file and the first all-zero slice of
+    the reference `name` (no image has an all-zero reference)."""
+    empty = ~(values.reshape(values.shape[0], -1) != 0).any(axis=1)
+    if empty.any():
+        raise FastMRIFileError(
+            f"{path}: '{name}' slice {first + int(np.argmax(empty))} is all zero "
+            f"({int(empty.sum())} of the {len(empty)} slices read): no metric can "
+            "be computed against it; check the file, or select other slices "
+            "(n_slices).")
+
+
 def read_volume(
     info: FileInfo,
     n_slices: int | None = None,
@@ -230,12 +254,15 @@ def read_volume(
             f"the file may be truncated or corrupted ({err}); copy or download "
             "it again."
         ) from None
+    check_finite(info.path, "kspace", kspace, index.start)
     kspace = torch.from_numpy(kspace.astype(np.complex64, copy=False))
     if info.challenge == "singlecoil":
         kspace = kspace[:, None]
     if target is None:
         target = rss(ifft2c(kspace))
     else:
+        check_finite(info.path, key, target, index.start)
+        check_nonzero(info.path, key, target, index.start)
         target = torch.from_numpy(np.asarray(target, dtype=np.float32))
     size = tuple(min(s, t) for s, t in zip(target_size(info, max_target_size),
                                           target.shape[-2:]))

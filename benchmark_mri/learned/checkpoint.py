@@ -8,14 +8,27 @@ so dataset and objective parameters are covered by what they produce) and
 the code version of benchmark_mri. Inference-only choices (test-time
 iterations, device) are not in it. A checkpoint file describes itself:
 {"model", "config", "settings", "key", "state_dict", "meta"}.
+
+One trainer per key at a time: `CheckpointCache.lock(model, key)` is an
+exclusive lock on <root>/<model>/<key>.lock (an fcntl file lock, released
+when the holder exits, also when it dies), held by a learned run from its
+cache lookup through training to the save, so that runs started together
+(two `benchopt run`, parallel workers, shards of a split) train a model
+once: the others wait, then load the saved weights.
 """
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import warnings
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock (see CheckpointCache.lock)
+    fcntl = None
 
 import torch
 
@@ -61,13 +74,43 @@ def default_checkpoint_dir(benchmark_dir: Path) -> Path:
 
 
 class CheckpointCache:
-    """Checkpoint files <root>/<model>/<key>.pt."""
+    """Checkpoint files <root>/<model>/<key>.pt, beside their lock files
+    <key>.lock (empty, left in place: removing one would race its users)."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
 
     def path(self, model: str, key: str) -> Path:
         return self.root / model / f"{key}.pt"
+
+    @contextlib.contextmanager
+    def lock(self, model: str, key: str, on_wait=None):
+        """Hold the exclusive lock of `key` for the duration of the block.
+
+        Blocks while another holder has it; on_wait(lock_path) is called
+        once before waiting (to say so). Each call opens the lock file anew,
+        so other threads of the same process are excluded too (flock locks
+        belong to an open file). The lock is released when the block ends or
+        the process dies (no stale lock); it works on local and NFS file
+        systems (Linux emulates flock there with fcntl locks); on a platform
+        without fcntl the block runs unlocked. Not re-entrant: a holder that
+        takes it again waits for itself.
+        """
+        path = self.root / model / f"{key}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as handle:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    if on_wait is not None:
+                        on_wait(path)
+                    fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield path
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
 
     def load(self, model: str, key: str) -> dict | None:
         """The checkpoint saved under `key`, or None (absent, or unreadable:
@@ -82,10 +125,10 @@ class CheckpointCache:
             if not {"model", "config", "state_dict"} <= set(ckpt):
                 raise ValueError("missing fields")
         except Exception as err:  # noqa: BLE001 - any unreadable file: retrain
-            reason = str(err).strip().splitlines()[0][:200] if str(err) else ""
             warnings.warn(
-                f"Checkpoint {path} is unreadable ({type(err).__name__}: {reason}); "
-                "retraining and overwriting it.", stacklevel=2,
+                f"Checkpoint {path} is unreadable ({type(err).__name__}: "
+                f"{_first_sentence(err)}); retraining and overwriting it.",
+                stacklevel=2,
             )
             return None
         return ckpt
@@ -98,3 +141,23 @@ class CheckpointCache:
         torch.save(checkpoint, tmp)
         os.replace(tmp, path)
         return path
+
+
+def _first_sentence(err: Exception, limit: int = 300) -> str:
+    """Why a checkpoint is unreadable, in one line: the first line of the
+    error (for torch's weights-only unpickler, its own reason, not its advice
+    to load untrusted files), whole sentences up to `limit` characters, else
+    cut at a word with " ..."."""
+    text = str(err).strip()
+    marker = "WeightsUnpickler error:"
+    if marker in text:
+        reason = text.split(marker, 1)[1].strip().splitlines()[0]
+        reason = reason.split(". ")[0].rstrip(".")
+        text = f"torch.load(weights_only=True) refused it: {reason}."
+    line = next((t.strip() for t in text.splitlines() if t.strip()), "")
+    if len(line) <= limit:
+        return line
+    cut = line[:limit].rfind(". ")
+    if cut > 0:
+        return line[:cut + 1]
+    return line[:limit].rsplit(" ", 1)[0] + " ..."

@@ -163,8 +163,18 @@ def training_batches(measurements, batch_size: int, generator: torch.Generator,
 
 
 def magnitude(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """|x| centre-cropped to `size`: (B, H, W) complex -> (B, h, w) real."""
-    return center_crop(x.abs(), size)
+    """|x| centre-cropped to `size`: (B, H, W) complex -> (B, h, w) real; a
+    real x (a model that outputs a magnitude image: VarNet's RSS, the U-Net)
+    is cropped as it is."""
+    return center_crop(x.abs() if x.is_complex() else x, size)
+
+
+def model_keywords(model, target_size: tuple[int, int]) -> dict:
+    """Keywords a model asks for beyond (y, physics, n_iter): `target_size`
+    when it sets `takes_target_size = True` (fastMRI's U-Net crops its input
+    image to the target's field of view before the network)."""
+    return {"target_size": target_size} if getattr(model, "takes_target_size",
+                                                   False) else {}
 
 
 @torch.no_grad()
@@ -183,7 +193,8 @@ def reconstruct(model, m: Measurement, n_iter=None, batch_size: int = 8,
         batch = slices_batch(m.y[sl], m.smaps[sl],
                              None if m.mask is None else m.mask[sl], m.traj, m.dcf,
                              density_compensation, device=device)
-        x = model(batch.y, batch.physics, n_iter=n_iter, **options)
+        x = model(batch.y, batch.physics, n_iter=n_iter, **options,
+                  **model_keywords(model, m.target_size))
         x = x * batch.scale[:, None, None]
         out.append(magnitude(x, m.target_size).float().cpu())
     return torch.cat(out)

@@ -6,7 +6,19 @@ follows benchopt's "callback" sampling strategy: one callback before training
 holds the test metrics against training time. A completed training is saved
 in the checkpoint cache; when the cache already holds the weights for these
 training inputs, they are loaded (and the run says so) and the test set is
-reconstructed once. `result()` reconstructs the test split and reports:
+reconstructed once. The lookup, the training and the save happen under the
+cache's lock of the key (CheckpointCache.lock): a run started while another
+trains the same weights waits, then reuses them.
+
+Divergence is a result, never a score. A training that diverges (training.py:
+a non-finite loss, or one past GROWTH_BOUND) or a test reconstruction that is
+not finite or peaks above OUTPUT_BOUND times its slice's zero-filled maximum
+(`data.slice_scale`; the DEQ's forward solve blowing up, DEQDivergedError,
+counts too) stops the run: the console says what happened and what to change,
+the callback is called once more with NaN reconstructions and
+training_diverged = 1 (the run's last point), and no checkpoint is saved.
+
+`result()` reconstructs the test split and reports:
 
 - inference_time_s: wall-clock seconds per test slice (device synchronised);
 - train_peak_memory_mb: peak training memory (see memory.PeakMemory), the
@@ -19,15 +31,16 @@ reconstructed once. `result()` reconstructs the test split and reports:
 - whatever the model's `measurements()` hook returns (see learned/__init__).
 """
 
-import warnings
+from dataclasses import replace
 
 import torch
 
 from .checkpoint import CheckpointCache, cache_key, fingerprint_measurements, plain
-from .data import reconstruct, with_acs_smaps
+from .data import reconstruct, slices_batch, with_acs_smaps
 from .device import resolve_device, synchronize, timed
 from .memory import PeakMemory
 from .models import build_model
+from .pretrained import load_pretrained
 from .training import Trainer, TrainingDiverged, TrainSettings, default_step
 
 
@@ -41,6 +54,7 @@ def check_training_split(name: str, train) -> tuple[bool, str | None]:
 
 
 SMAPS = ("acs", "objective")
+OUTPUT_BOUND = 10.0  # a test image brighter than 10x its zero-filled image diverged
 
 
 class LearnedRun:
@@ -56,13 +70,17 @@ class LearnedRun:
     split); inference_options: the model's inference-only keywords (None
     values dropped); cache_dir: checkpoint folder, or None to disable the
     cache; step_fn: see training.train_step; build: config -> torch.nn.Module
-    (the registry's build_model); log: where progress lines go.
+    (the registry's build_model); pretrained: a state-dict file the model
+    starts from (learned/pretrained.py; with settings.n_epochs = 0 it is
+    evaluated as it is), pretrained_sha256: its expected digest; log: where
+    progress lines go.
     """
 
     def __init__(self, name, config, train, test, settings: TrainSettings,
                  test_iterations=None, device="auto", smaps="acs",
                  inference_options=None, cache_dir=None, step_fn=default_step,
-                 build=build_model, log=print):
+                 build=build_model, pretrained=None, pretrained_sha256=None,
+                 log=print):
         if smaps not in SMAPS:
             raise ValueError(f"{name}: smaps={smaps!r} is not a coil-map choice of "
                              f"a learned solver: use one of {SMAPS}.")
@@ -76,8 +94,23 @@ class LearnedRun:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(settings.seed)
             self.model = build(config)
+        self.pretrained_sha256 = None
+        if pretrained is not None:
+            self.pretrained_sha256 = load_pretrained(self.model, pretrained,
+                                                     pretrained_sha256)
+            settings = replace(settings, init_sha256=self.pretrained_sha256)
+            self.settings = settings
+        elif settings.n_epochs == 0:
+            raise ValueError(f"{name}: n_epochs=0 evaluates pretrained weights without "
+                             "training: give pretrained=PATH, or n_epochs >= 1.")
+        limit = getattr(self.model, "max_inference_iterations", None)
+        if test_iterations is not None and limit is not None \
+                and not 1 <= test_iterations <= limit:
+            raise ValueError(f"{name}: test_iterations={test_iterations} is out of "
+                             f"range: the model runs 1 to {limit} inner iterations.")
         self.model.to(self.device)
-        self.trainer = Trainer(self.model, train, settings, self.device, step_fn)
+        self.trainer = (Trainer(self.model, train, settings, self.device, step_fn)
+                        if settings.n_epochs else None)  # None: evaluation only
         self.cache = None if cache_dir is None else CheckpointCache(cache_dir)
         self.key = cache_key(name, config, settings, fingerprint_measurements(train))
         self.meter = PeakMemory(self.device)
@@ -86,20 +119,36 @@ class LearnedRun:
                          train_epochs=0, train_time_s=0.0)
         self.reused = False
         self.diverged = False
+        self._scale_cache = {}
 
     def run(self, callback):
-        """Train for settings.n_epochs epochs, calling `callback` between them."""
-        ckpt = self.cache.load(self.name, self.key) if self.cache else None
-        if ckpt is not None:
-            self.model.load_state_dict(ckpt["state_dict"])
-            self.meta.update(ckpt.get("meta", {}))
-            self.reused = True
-            self.log(f"{self.name}: reusing checkpoint "
-                     f"{self.cache.path(self.name, self.key)}")
+        """Train for settings.n_epochs epochs, calling `callback` between them,
+        or reuse the cached weights (module doc)."""
+        if self.settings.n_epochs == 0:  # pretrained weights, evaluated as they are
+            self.log(f"{self.name}: evaluating the pretrained weights (sha256 "
+                     f"{self.pretrained_sha256}) without training.")
             callback()
             return
+        if self.cache is None:
+            return self._train(callback)
+        with self.cache.lock(self.name, self.key, on_wait=self._say_waiting):
+            ckpt = self.cache.load(self.name, self.key)
+            if ckpt is None:
+                return self._train(callback)
+        self.model.load_state_dict(ckpt["state_dict"])
+        self.meta.update(ckpt.get("meta", {}))
+        self.reused = True
+        self.log(f"{self.name}: reusing checkpoint "
+                 f"{self.cache.path(self.name, self.key)}")
+        callback()
+
+    def _say_waiting(self, lock):
+        self.log(f"{self.name}: waiting: another run is training these weights "
+                 f"(lock {lock}); this run will reuse them.")
+
+    def _train(self, callback):
         synchronize(self.device)
-        if not callback():
+        if not callback() or self.diverged:
             return
         for _ in range(self.settings.n_epochs):
             start = timed(self.device)
@@ -107,17 +156,18 @@ class LearnedRun:
                 with self.meter:
                     loss = self.trainer.epoch()
             except TrainingDiverged as err:
-                self.diverged = True
-                warnings.warn(f"{self.name}: {err} This run stops here.", stacklevel=2)
-                self.log(f"{self.name}: {err} This run stops here.")
+                self._diverge(str(err))
+                callback()  # the diverged point: NaN reconstructions
                 return
             self.meta.update(train_peak_memory_mb=self.meter.peak_mb, train_loss=loss,
                              saved_tensors_mb=self.trainer.saved_tensors_mb,
                              train_epochs=self.trainer.epochs_done,
                              train_time_s=self.meta["train_time_s"]
                              + timed(self.device) - start)
-            if not callback():
+            if not callback() or self.diverged:
                 break
+        if self.diverged:
+            return
         if self.trainer.epochs_done < self.settings.n_epochs:
             self.log(f"{self.name}: benchopt stopped the training after "
                      f"{self.trainer.epochs_done} of {self.settings.n_epochs} epochs "
@@ -125,6 +175,15 @@ class LearnedRun:
         elif self.cache is not None:
             path = self.cache.save(self.checkpoint())
             self.log(f"{self.name}: saved checkpoint {path}")
+
+    def _diverge(self, reason: str):
+        """Record the divergence and say it (once)."""
+        if self.diverged:
+            return
+        self.diverged = True
+        self.log(f"{self.name}: {reason} The run stops here: it is recorded as "
+                 "diverged (training_diverged=1, NaN metrics) and no checkpoint "
+                 "is saved.")
 
     def checkpoint(self) -> dict:
         """A self-describing checkpoint of the current weights."""
@@ -142,12 +201,20 @@ class LearnedRun:
             reset()
         n_slices = sum(m.y.shape[0] for m in self.test)
         start = timed(self.device)
-        recon = [reconstruct(self.model, m, n_iter=self.test_iterations,
-                             batch_size=self.settings.batch_size, device=self.device,
-                             density_compensation=self.settings.density_compensation,
-                             **self.inference_options)
-                 for m in self.test]
+        recon = None
+        if not self.diverged:
+            try:
+                recon = [self._reconstruct(m) for m in self.test]
+            except TrainingDiverged as err:  # e.g. the DEQ's forward solve
+                self._diverge(f"On the test split: {err}")
         elapsed = timed(self.device) - start
+        if recon is not None:
+            problem = self._output_problem(recon)
+            if problem is not None:
+                self._diverge(problem)
+        if self.diverged:
+            recon = [torch.full((m.y.shape[0], *m.target_size), float("nan"))
+                     for m in self.test]
         trained = getattr(self.model, "n_iter", float("nan"))
         result = dict(
             recon=recon,
@@ -165,4 +232,44 @@ class LearnedRun:
         measurements = getattr(self.model, "measurements", None)
         if measurements is not None:
             result.update(measurements())
+        if self.pretrained_sha256 is not None:
+            result["pretrained_sha256"] = self.pretrained_sha256
         return result
+
+    def _reconstruct(self, m):
+        return reconstruct(self.model, m, n_iter=self.test_iterations,
+                           batch_size=self.settings.batch_size, device=self.device,
+                           density_compensation=self.settings.density_compensation,
+                           **self.inference_options)
+
+    def _output_problem(self, recon) -> str | None:
+        """Why the test reconstructions are no result, or None (module doc)."""
+        for i, (m, x) in enumerate(zip(self.test, recon)):
+            if not torch.isfinite(x).all():
+                return (f"The reconstruction of test volume {m.name!r} is not "
+                        f"finite (NaN or inf); {self._advice()}")
+            peak = float((x.flatten(1).amax(1) / self._scales(i)).max())
+            if peak > OUTPUT_BOUND:
+                return (f"The reconstruction of test volume {m.name!r} peaks at "
+                        f"{peak:.3g} times its zero-filled image's maximum (more "
+                        f"than {OUTPUT_BOUND:g}); {self._advice()}")
+        return None
+
+    def _advice(self) -> str:
+        advice = (f"lower the learning rate (lr={self.settings.lr:g})"
+                  if self.settings.n_epochs else "check the pretrained weights")
+        if self.test_iterations is not None:
+            advice += f" or use fewer test_iterations ({self.test_iterations})"
+        return advice + "."
+
+    def _scales(self, i: int) -> torch.Tensor:
+        """(S,) the zero-filled maxima of test volume i's slices, as the model's
+        input is scaled (data.slices_batch); computed once per volume."""
+        if i not in self._scale_cache:
+            m, step = self.test[i], self.settings.batch_size
+            self._scale_cache[i] = torch.cat([
+                slices_batch(m.y[s:s + step], m.smaps[s:s + step],
+                             None if m.mask is None else m.mask[s:s + step],
+                             m.traj, m.dcf, self.settings.density_compensation).scale
+                for s in range(0, m.y.shape[0], step)]).cpu()
+        return self._scale_cache[i]

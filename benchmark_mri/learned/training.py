@@ -7,13 +7,21 @@ operator, x (B, H, W) complex64). Training is composed, not inherited:
 specific to a model lives in the model (e.g. an implicit backward as an
 autograd.Function) or in the `step_fn` passed in (e.g. a loss over all
 recurrent steps), called as step_fn(model, batch, loss_fn) -> scalar loss.
+
+Divergence. A training stops with TrainingDiverged (what LearnedRun records
+as a diverged run, never a score) when
+- a step's loss is NaN or infinite (no update is made);
+- a step's loss exceeds GROWTH_BOUND times the loss of an all-zero image on
+  the same batch: the model's output is further from the target than ten
+  targets (for L1: its magnitude is about ten times the target's); or
+- an epoch's mean loss exceeds GROWTH_BOUND times that of the first epoch.
 """
 
 from dataclasses import dataclass
 
 import torch
 
-from .data import Batch, magnitude, training_batches
+from .data import Batch, magnitude, model_keywords, training_batches
 from .losses import get_loss
 from .memory import saved_tensors_mb
 
@@ -25,12 +33,15 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
 class TrainSettings:
     """Everything about training that is not the model (all in the cache key).
 
-    n_epochs: passes over the training slices; lr: learning rate; batch_size:
+    n_epochs: passes over the training slices (0: none, to evaluate
+    pretrained weights as they are); lr: learning rate; batch_size:
     slices per step; loss: "l1", "ssim" or "ssim_l1"; optimizer: "adam",
     "adamw" or "sgd"; seed: weights initialisation and batch order;
     grad_clip: max gradient norm, or None; density_compensation: on
     non-Cartesian data, train and reconstruct with the density-compensated
-    data term (NC-PDNet; data.types.data_term), or the plain one (False).
+    data term (NC-PDNet; data.types.data_term), or the plain one (False);
+    init_sha256: the sha256 of the pretrained weights training starts from
+    (learned/pretrained.py), None for a random initialisation.
     """
 
     n_epochs: int = 10
@@ -41,6 +52,7 @@ class TrainSettings:
     seed: int = 0
     grad_clip: float | None = 1.0
     density_compensation: bool = True
+    init_sha256: str | None = None
 
     def __post_init__(self):
         get_loss(self.loss)
@@ -49,36 +61,52 @@ class TrainSettings:
                 f"Unknown optimizer {self.optimizer!r}: "
                 f"use one of {sorted(OPTIMIZERS)}."
             )
-        for name in ("n_epochs", "batch_size"):
-            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
-                raise ValueError(f"{name} must be an integer >= 1 "
-                                 f"(got {getattr(self, name)!r}).")
+        for name, least in (("n_epochs", 0), ("batch_size", 1)):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= least):
+                raise ValueError(f"{name} must be an integer >= {least} "
+                                 f"(got {value!r}).")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0 (got {self.lr!r}).")
 
 
 def default_step(model, batch: Batch, loss_fn) -> torch.Tensor:
     """Loss of the model's final image: loss(|x| cropped, target)."""
-    x = model(batch.y, batch.physics)
+    x = model(batch.y, batch.physics, **model_keywords(model, batch.target_size))
     return loss_fn(magnitude(x, batch.target_size), batch.target)
 
 
+GROWTH_BOUND = 10.0  # see the module docstring
+
+
 class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite."""
+    """The training diverged (see the module docstring); the message says how."""
+
+
+def zero_image_loss(batch: Batch, loss_fn) -> float:
+    """The loss of an all-zero image on `batch` (the divergence bound's unit)."""
+    with torch.no_grad():
+        return float(loss_fn(torch.zeros_like(batch.target), batch.target))
 
 
 def train_step(model, batch: Batch, loss_fn, optimizer, step_fn=default_step,
                grad_clip: float | None = None) -> float:
     """One optimisation step; returns the loss value.
 
-    Raises TrainingDiverged when the loss is not finite (no update is made).
+    Raises TrainingDiverged, and makes no update, when the loss is not finite
+    or exceeds GROWTH_BOUND times `zero_image_loss` of the batch.
     """
     model.train()
     optimizer.zero_grad(set_to_none=True)
     loss = step_fn(model, batch, loss_fn)
+    value = float(loss.detach())
     if not torch.isfinite(loss):
-        value = float(loss.detach())
-        raise TrainingDiverged(f"Training diverged: the loss is {value}.")
+        raise TrainingDiverged(f"Training diverged: the loss is {value}")
+    bound = GROWTH_BOUND * zero_image_loss(batch, loss_fn)
+    if value > bound:
+        raise TrainingDiverged(
+            f"Training diverged: the loss {value:.3g} exceeds {GROWTH_BOUND:g} "
+            f"times that of an all-zero image ({bound / GROWTH_BOUND:.3g})")
     loss.backward()
     if grad_clip is not None:
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
@@ -109,7 +137,7 @@ class Trainer:
                                                         lr=settings.lr)
         self.generator = torch.Generator().manual_seed(settings.seed)
         self.epochs_done = 0
-        self.last_loss = float("nan")
+        self.first_loss = self.last_loss = float("nan")
         self.saved_tensors_mb = 0.0  # max over steps, see memory.saved_tensors_mb
 
     def _measured_step(self, model, batch, loss_fn):
@@ -133,8 +161,19 @@ class Trainer:
             except TrainingDiverged as err:
                 raise TrainingDiverged(
                     f"{err} (epoch {self.epochs_done + 1}, step {len(losses) + 1}); "
-                    "lower the learning rate."
+                    f"{self._advice()}"
                 ) from None
+        mean = sum(losses) / len(losses)
+        if self.epochs_done == 0:
+            self.first_loss = mean
+        elif mean > GROWTH_BOUND * self.first_loss:
+            raise TrainingDiverged(
+                f"Training diverged: the mean loss of epoch {self.epochs_done + 1} "
+                f"({mean:.3g}) exceeds {GROWTH_BOUND:g} times that of epoch 1 "
+                f"({self.first_loss:.3g}); {self._advice()}")
         self.epochs_done += 1
-        self.last_loss = sum(losses) / len(losses)
+        self.last_loss = mean
         return self.last_loss
+
+    def _advice(self) -> str:
+        return f"lower the learning rate (lr={self.settings.lr:g})."

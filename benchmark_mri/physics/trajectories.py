@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .masks import CartesianSampling
+from .masks import DEFAULT_CENTER_FRACTIONS, CartesianSampling
 
 GOLDEN_ANGLE = np.pi * (np.sqrt(5) - 1) / 2  # 111.25 degrees, for full spokes
 
@@ -163,10 +163,21 @@ class NonCartesianSampling:
         return traj
 
 
-def make_sampling(trajectory: str, acceleration: int, mask_type: str = "random"):
+def make_sampling(trajectory: str, acceleration: int, mask_type: str = "random",
+                  dataset: str | None = None):
     """A dataset's `sampling`: CartesianSampling(mask_type, acceleration) for
     trajectory "cartesian", else NonCartesianSampling(trajectory, acceleration)
-    (mask_type unused)."""
+    (mask_type unused). dataset: the dataset's name; an acceleration without
+    fastMRI's centre fraction is then refused naming its `acceleration`
+    parameter and the values it takes."""
     if trajectory == "cartesian":
+        if acceleration not in DEFAULT_CENTER_FRACTIONS and dataset is not None:
+            allowed = " or ".join(map(str, DEFAULT_CENTER_FRACTIONS))
+            raise ValueError(
+                f"{dataset}: acceleration={acceleration!r} is not available for "
+                f"Cartesian masks, which take fastMRI's centre fractions: use "
+                f"acceleration={allowed} (e.g. -d \"{dataset}[acceleration="
+                f"{max(DEFAULT_CENTER_FRACTIONS)}]\"), or trajectory=\"radial\", "
+                "which takes any acceleration.")
         return CartesianSampling(mask_type, acceleration)
     return NonCartesianSampling(trajectory, acceleration)

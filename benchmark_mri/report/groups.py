@@ -4,13 +4,17 @@ A Group is one (objective_name, dataset_name) pair: one dataset with one
 setting (acceleration, mask, ...) under one objective. Its title names the
 dataset and the setting in words ("phantom — 4× acceleration, random mask");
 its subtitle is the full benchopt dataset name. Groups are sorted by dataset,
-then acceleration, then name.
+then acceleration, then name. A solver whose last point is flagged diverged
+(results.DIVERGED_COLUMNS) in any repetition is `diverged_solvers` of its
+group: listed, never ranked.
 """
 
 import math
 from dataclasses import dataclass
 
 import pandas as pd
+
+from ..results import DIVERGED_COLUMNS
 
 CURVE = ["objective_name", "dataset_name", "solver_name", "idx_rep"]  # one curve
 
@@ -29,6 +33,21 @@ def final_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """The last point (largest stop_val) of each curve (solver, repetition);
     the frame must be sorted by stop_val within a curve (read.load_run)."""
     return frame.groupby(CURVE, sort=False, as_index=False).tail(1)
+
+
+def diverged(frame: pd.DataFrame) -> pd.Series:
+    """Per row: True where a diverged flag (results.DIVERGED_COLUMNS) is 1."""
+    flags = pd.Series(False, index=frame.index)
+    for column in DIVERGED_COLUMNS:
+        if column in frame.columns:
+            flags |= pd.to_numeric(frame[column], errors="coerce").eq(1)
+    return flags
+
+
+def diverged_solvers(group: Group) -> list[str]:
+    """The group's solvers whose last point diverged (in any repetition)."""
+    last = final_rows(group.frame)
+    return sorted(set(last.loc[diverged(last), "solver_name"]))
 
 
 def dataset_parameters(frame: pd.DataFrame) -> dict:

@@ -21,6 +21,7 @@ from pathlib import Path
 import plotly
 import plotly.offline
 
+from ..results import read_final_results
 from .figures import curves, inner_iterations_figure
 from .gallery import MAX_SLICES, gallery_html
 from .read import Run, load_run
@@ -64,6 +65,19 @@ def _group_section(run: Run, index: int, group, max_slices: int) -> str:
     return "".join(parts)
 
 
+def solver_records(frame) -> dict[str, dict]:
+    """{solver name: its text records (e.g. pretrained_sha256)}, from the
+    provenance of the saved results (benchmark_mri/results.py)."""
+    records = {}
+    if "final_results" not in frame.columns:
+        return records
+    for solver, cell in zip(frame["solver_name"], frame["final_results"]):
+        provenance = read_final_results(cell)[1]
+        if provenance.get("solver"):
+            records.setdefault(str(solver), dict(provenance["solver"]))
+    return records
+
+
 def metadata(run: Run) -> dict[str, str]:
     """What the page says about the run: command, commit, versions, machine."""
     frame, prov = run.frame, run.provenance
@@ -103,6 +117,10 @@ def metadata(run: Run) -> dict[str, str]:
         "versions": ", ".join(f"{k} {v}" for k, v in versions.items()) or None,
         "machine": ", ".join(m for m in machine if m) or None,
         "environment": ", ".join(f"{k}={v}" for k, v in env.items()) or None,
+        "pretrained weights": "; ".join(
+            f"{run.label(solver)}: {name} {value}"
+            for solver, records in solver_records(frame).items()
+            for name, value in records.items()) or None,
         "report": f"benchmark-mri report, {datetime.datetime.now():%Y-%m-%d %H:%M}, "
                   f"{plotly_script()[0]}, python {platform.python_version()}",
     }

@@ -2,9 +2,10 @@
 
 Each function returns sentences for the top of the page ("What is missing");
 none raises: the report shows whatever else the file holds. Problems named:
-another benchmark's file (objective name or metric columns), a solver with no
-result on a dataset setting (benchopt drops failed runs), NaN / infinite
-metrics, and saved reconstructions that are absent or in another format.
+runs that diverged (listed first), another benchmark's file (objective name
+or metric columns), a solver with no result on a dataset setting (benchopt
+drops failed runs), NaN / infinite metrics, and saved reconstructions that
+are absent or in another format.
 """
 
 import numpy as np
@@ -17,7 +18,7 @@ from ..results import (
     Metric,
     read_final_results,
 )
-from .groups import Group, final_rows
+from .groups import Group, diverged, diverged_solvers, final_rows
 
 
 def choose_metrics(frame: pd.DataFrame, file_name: str) -> tuple[list[Metric], list]:
@@ -63,14 +64,44 @@ def missing_runs(frame: pd.DataFrame, groups: list[Group]) -> list[str]:
     return problems
 
 
+def diverged_runs(groups: list[Group]) -> list[str]:
+    """A sentence per (setting, solver) whose last point diverged."""
+    problems = []
+    for group in groups:
+        last = final_rows(group.frame)
+        flagged = last[diverged(last)]
+        for solver in diverged_solvers(group):
+            rows = flagged[flagged["solver_name"] == solver]
+            reps = int((last["solver_name"] == solver).sum())
+            share = f" in {len(rows)} of {reps} repetitions" if reps > 1 else ""
+            problems.append(
+                f"{solver} on {group.subtitle} DIVERGED{share}{_where(rows.iloc[0])}: "
+                "it is not ranked (its metrics are NaN, shown as 'diverged'). "
+                "The run's console output says why and what to change (e.g. a "
+                "lower learning rate, a valid step size)."
+            )
+    return problems
+
+
+def _where(row) -> str:
+    epochs = pd.to_numeric(row.get("objective_train_epochs"), errors="coerce")
+    if np.isfinite(epochs):
+        return f" after {int(epochs)} completed training epoch(s)"
+    return f" at iteration {row['stop_val']}"
+
+
 def non_finite(groups: list[Group], metrics: list[Metric]) -> list[str]:
-    """A sentence per (setting, solver, metric) with NaN / infinite points."""
+    """A sentence per (setting, solver, metric) with NaN / infinite points,
+    diverged solvers aside (diverged_runs names them)."""
     problems = []
     # Only the metrics: a measurement (inference time...) is absent (NaN) for
     # the solvers that do not report it, which is no fault.
     columns = [m.column for m in metrics]
     for group in groups:
+        skipped = set(diverged_solvers(group))
         for solver, rows in group.frame.groupby("solver_name", sort=False):
+            if solver in skipped:
+                continue
             for column in columns:
                 values = pd.to_numeric(rows[column], errors="coerce")
                 bad = int((~np.isfinite(values.to_numpy(dtype=float))).sum())

@@ -13,9 +13,9 @@ with benchopt's unpickling allowlist, a format this package should not copy.
 
 `load_run` raises ReportInputError only when nothing can be shown (no file, an
 empty or unreadable file, no rows, not a benchopt file); anything else that is
-missing (another benchmark's metrics, a solver that failed on a dataset, NaN,
-no saved reconstructions) becomes a sentence in `Run.problems` (problems.py),
-and the report shows the rest.
+missing (a run that diverged, another benchmark's metrics, a solver that
+failed on a dataset, NaN, no saved reconstructions) becomes a sentence in
+`Run.problems` (problems.py), and the report shows the rest.
 """
 
 from dataclasses import dataclass, field
@@ -102,6 +102,7 @@ def load_run(path) -> Run:
     frame = frame.reset_index(drop=True)
     metrics, problems = checks.choose_metrics(frame, path.name)
     groups = group_by_setting(frame)
+    problems = checks.diverged_runs(groups) + problems
     problems += checks.missing_runs(frame, groups)
     problems += checks.non_finite(groups, metrics)
     provenance, unsaved = checks.saved_results(frame, groups)

@@ -4,7 +4,9 @@ One row per solver, from the last point of its curve: the metrics as
 mean ± spread over test volumes (the objective's `_std` columns), the solver
 time, and the solver measurements present in the file (inference time per
 slice, peak training memory, others). Repetitions are averaged. The best value
-of each column with a direction is highlighted; NaN shows as "n/a".
+of each column with a direction is highlighted; NaN shows as "n/a". A solver
+whose run diverged (groups.diverged_solvers) shows "diverged" instead of its
+metrics and is never highlighted.
 """
 
 import html
@@ -13,7 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ..results import KNOWN_MEASUREMENTS, NOT_METRICS, Metric
-from .groups import Group, final_rows
+from .groups import Group, diverged_solvers, final_rows
+
+DIVERGED_CELL = '<span class="diverged">diverged</span>'
 
 
 def table_columns(frame: pd.DataFrame, metrics: list[Metric]) -> list[Metric]:
@@ -66,7 +70,10 @@ def table_html(group: Group, metrics: list[Metric], colors: dict,
                labels: dict | None = None) -> str:
     table = final_table(group, metrics)
     columns = table_columns(final_rows(group.frame), metrics)
-    winners = {m.column: best(table[m.column], m.better) for m in columns}
+    failed = diverged_solvers(group)
+    ranked = table.drop(index=failed)
+    winners = {m.column: best(ranked[m.column], m.better) for m in columns}
+    scored = {m.column for m in metrics}
     head = "".join(
         f'<th title="{html.escape(m.column)}">{html.escape(m.label)}'
         + (" ↑" if m.better == "max" else " ↓" if m.better == "min" else "")
@@ -75,6 +82,9 @@ def table_html(group: Group, metrics: list[Metric], colors: dict,
     for solver, row in table.iterrows():
         cells = []
         for m in columns:
+            if solver in failed and m.column in scored:
+                cells.append(f"<td>{DIVERGED_CELL}</td>")
+                continue
             std = row[m.std_column] if m.std_column in table else None
             mark = ' class="best"' if winners[m.column] == solver else ""
             cells.append(f"<td{mark}>{_cell(row[m.column], std)}</td>")
@@ -84,8 +94,9 @@ def table_html(group: Group, metrics: list[Metric], colors: dict,
         '<table class="final"><thead><tr><th>solver</th>' + head
         + "</tr></thead><tbody>" + "".join(body) + "</tbody></table>"
         '<p class="note">Last point of each curve; ± is the standard deviation over '
-        "test volumes; ↑ / ↓: higher / lower is better, best highlighted; "
-        "solvers are named by the parameters that differ (hover for all).</p>"
+        "test volumes; ↑ / ↓: higher / lower is better, best highlighted "
+        "(diverged runs are never ranked); solvers are named by the parameters "
+        "that differ (hover for all).</p>"
     )
 
 
@@ -96,15 +107,20 @@ def overview_html(groups: list[Group], metrics: list[Metric], colors: dict,
     a solver has no result."""
     shown = metrics[:2]
     tables = [final_table(g, metrics) for g in groups]
+    failed = [diverged_solvers(g) for g in groups]
     head = "".join(f'<th><a href="#d{i}">{html.escape(g.title)}</a></th>'
                    for i, g in enumerate(groups))
-    winners = [best(t[shown[0].column], shown[0].better) for t in tables]
+    winners = [best(t.drop(index=f)[shown[0].column], shown[0].better)
+               for t, f in zip(tables, failed)]
     body = []
     for solver in sorted(colors):
         cells = []
-        for table, winner in zip(tables, winners):
+        for table, winner, diverged in zip(tables, winners, failed):
             if solver not in table.index:
                 cells.append('<td><span class="na">—</span></td>')
+                continue
+            if solver in diverged:
+                cells.append(f"<td>{DIVERGED_CELL}</td>")
                 continue
             values = " · ".join(
                 _cell(table.loc[solver, m.column]) for m in shown)
@@ -116,4 +132,5 @@ def overview_html(groups: list[Group], metrics: list[Metric], colors: dict,
     return (f'<table class="final overview"><thead><tr><th>solver ({labels})</th>'
             f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
             f'<p class="note">Final points; best {html.escape(shown[0].label)} per '
-            "setting highlighted; — : no result (failed or not run).</p>")
+            "setting highlighted; — : no result (failed or not run); diverged: "
+            "the run diverged (never ranked).</p>")

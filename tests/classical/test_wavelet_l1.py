@@ -83,3 +83,40 @@ def test_lipschitz_rules():
     assert power.lipschitz == pytest.approx(bound.lipschitz, rel=0.02)
     with pytest.raises(ValueError, match="lipschitz must be"):
         WaveletL1(m.sense(), m.y, 1e-3, lipschitz="guess")
+
+
+def test_a_too_long_step_is_caught_as_a_divergence():
+    """ista_l1[lipschitz=0.01]: the cost explodes; the iterations say so at
+    the step where the data misfit passes 10 times that of x = 0."""
+    from benchmark_mri.classical.wavelet_l1 import WaveletL1Split
+
+    m = tiny_measurement(image_size=32, n_slices=2)
+    alg = WaveletL1(m.sense(), m.y, 1e-3, lipschitz=0.01)
+    for _ in range(20):
+        alg.step()
+        if alg.diverged:
+            break
+    assert alg.diverged and 1 < alg.n_iter < 20
+    assert "relative data misfit" in alg.diverged
+    assert "use lipschitz='bound' or 'power'" in alg.diverged
+    logs = []
+    split = WaveletL1Split([m], 1e-3, lipschitz=0.01, log=logs.append)
+    while split.diverged is None:
+        split.step()
+    result = split.result()
+    assert result["diverged"] == 1 and result["cost"] != result["cost"]
+    assert torch.isnan(result["recon"][0]).all()
+    assert result["recon"][0].shape == m.target.shape
+    assert len(logs) == 1 and "recorded as diverged (diverged=1" in logs[0]
+
+
+def test_a_converging_run_is_never_flagged():
+    from benchmark_mri.classical.wavelet_l1 import WaveletL1Split
+
+    m = tiny_measurement(image_size=32, n_slices=2)
+    split = WaveletL1Split([m], 1e-3)
+    for _ in range(60):
+        split.step()
+    result = split.result()
+    assert split.diverged is None and result["diverged"] == 0
+    assert 0 < result["cost"] < 1

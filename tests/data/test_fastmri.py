@@ -196,6 +196,30 @@ def test_undersampled_test_file(tmp_path):
         inspect_file(path)
 
 
+@pytest.mark.parametrize("key, value, message", [
+    ("reconstruction_rss", np.nan, "'reconstruction_rss' slice 4 contains NaN or inf"),
+    ("reconstruction_rss", np.inf, "'reconstruction_rss' slice 4 contains NaN or inf"),
+    ("reconstruction_rss", 0.0, "'reconstruction_rss' slice 4 is all zero"),
+    ("kspace", np.nan, "'kspace' slice 4 contains NaN or inf"),
+])
+def test_a_bad_reference_or_kspace_slice_is_refused_naming_file_and_slice(
+        tmp_path, key, value, message):
+    """A NaN / inf / all-zero reference would score NaN (or nothing) silently:
+    it is refused like NaN k-space, naming the file and the slice."""
+    path = write_volume(tmp_path / "bad.h5", 0, n_slices=5)
+    with h5py.File(path, "a") as f:
+        data = f[key][()]
+        if value == 0.0:
+            data[4] = 0
+        else:
+            data[4, ..., 3] = value
+        f[key][...] = data
+    info = inspect_file(path)
+    with pytest.raises(FastMRIFileError, match=f"bad.h5: {message}"):
+        read_volume(info)
+    assert read_volume(info, n_slices=3).target.shape[0] == 3  # slices 1..3 are fine
+
+
 def test_bad_header(tmp_path):
     path = write_volume(tmp_path / "h.h5", 0)
     with h5py.File(path, "a") as f:
@@ -220,7 +244,8 @@ def test_reading_central_slices_does_not_load_the_volume(tmp_path):
             block = np.full((50, C, H, W), 1 + 1j, dtype=np.complex64)
             block *= np.arange(i, i + 50)[:, None, None, None]
             kspace[i : i + 50] = block
-        f.create_dataset("reconstruction_rss", (S, H, W), dtype=np.float32)
+        f.create_dataset("reconstruction_rss", (S, H, W), dtype=np.float32,
+                         fillvalue=1.0)  # a reference is never all zero
         f.create_dataset("ismrmrd_header", data=header((H, W), (H, W), (0, W)))
     slice_bytes = C * H * W * 8
     info = inspect_file(path)

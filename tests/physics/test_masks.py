@@ -77,3 +77,16 @@ def test_acs_bounds_requires_a_sampled_centre():
         acs_bounds(mask)
     mask[7:10] = True
     assert acs_bounds(mask) == (7, 10)
+
+
+def test_an_acceleration_without_centre_fraction_names_the_dataset_parameter():
+    """-d "phantom[acceleration=3]" used to ask for a center_fraction, which
+    no dataset takes."""
+    from benchmark_mri.physics.trajectories import make_sampling
+
+    with pytest.raises(ValueError, match=(
+            r'phantom: acceleration=3 is not available for Cartesian masks, .*'
+            r'use acceleration=4 or 8 \(e.g. -d "phantom\[acceleration=8\]"\)')):
+        make_sampling("cartesian", 3, "random", "phantom")
+    assert make_sampling("radial", 3, dataset="phantom").acceleration == 3
+    assert make_sampling("cartesian", 8, dataset="phantom").center_fraction == 0.04

@@ -4,14 +4,14 @@
 config with the non-None overrides applied (each config checks its own
 values); `build_model(config)` is the model of that config. Presets are
 instances of each model's config dataclass, where its defaults live
-(xpdnet.PRESETS, rim.PRESETS, deq.PRESETS).
+(xpdnet.PRESETS, rim.PRESETS, deq.PRESETS, varnet.PRESETS, unet.PRESETS).
 """
 
 from dataclasses import dataclass, fields, replace
 
 from torch import nn
 
-from . import rim, xpdnet
+from . import rim, unet, varnet, xpdnet
 from .deq import model as deq
 
 
@@ -26,6 +26,8 @@ MODELS = {
     "xpdnet": ModelSpec(xpdnet.XPDNetConfig, xpdnet.XPDNet, xpdnet.PRESETS),
     "rim": ModelSpec(rim.RIMConfig, rim.RIM, rim.PRESETS),
     "deq": ModelSpec(deq.DEQConfig, deq.DEQRecon, deq.PRESETS),
+    "varnet": ModelSpec(varnet.VarNetConfig, varnet.VarNet, varnet.PRESETS),
+    "unet": ModelSpec(unet.UNetConfig, unet.UNetRecon, unet.PRESETS),
 }
 
 

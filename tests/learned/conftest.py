@@ -56,3 +56,39 @@ class TinyUnrolled(torch.nn.Module):
             r = self.cnn(torch.view_as_real(x).permute(0, 3, 1, 2))  # (B, 2, H, W)
             x = x + torch.view_as_complex(r.permute(0, 2, 3, 1).contiguous())
         return x
+
+
+@pytest.fixture(scope="session")
+def fastmri_models():
+    """fastMRI's own models, the oracle of VarNet and the U-Net (installed with
+    `pip install --no-deps fastmri==0.3.0 requests runstats pyyaml`, as
+    .ci/run does). Missing: skipped, or failed where
+    BENCHMARK_MRI_REQUIRE_FASTMRI=1 (CI)."""
+    import os
+
+    try:
+        import fastmri
+        import fastmri.models
+    except ImportError as err:
+        message = ("fastMRI's package is not installed (pip install --no-deps "
+                   f"fastmri==0.3.0 requests runstats pyyaml): {err}")
+        if os.environ.get("BENCHMARK_MRI_REQUIRE_FASTMRI") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return fastmri
+
+
+def fastmri_volume(tmp_path, seed=0, n_slices=2):
+    """A generated fastMRI-layout knee file (readout oversampling, padding
+    columns), read and undersampled by the benchmark: (volume, measurement)."""
+    from benchmark_mri.data.fastmri import inspect_file, read_volume
+
+    from ..data.fake_fastmri import write_volume
+
+    path = write_volume(tmp_path / f"file{seed:04d}.h5", seed, n_slices=n_slices)
+    volume = read_volume(inspect_file(path, "multicoil"))
+    return volume, measure(volume, CartesianSampling("random", 4), keep_target=False)
+
+
+def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).norm() / b.norm())

@@ -32,6 +32,6 @@ def test_a_missing_training_parameter_is_named():
 
 def test_every_learned_solver_file_has_the_contracts_parameters():
     solvers = {s.name: s for s in Benchmark(REPO).get_solvers()}
-    for name in ("xpdnet", "rim", "deq_shine"):
+    for name in ("xpdnet", "rim", "deq_shine", "varnet", "unet"):
         assert issubclass(solvers[name], LearnedSolver), name
         assert set(DEFAULT_PARAMETERS) <= set(solvers[name].parameters), name

@@ -92,6 +92,8 @@ INFERENCE_ITERATIONS = "inference_iterations"  # inner iterations used at test t
 TRAIN_ITERATIONS = "train_iterations"  # inner iterations the model was trained with
 INFERENCE_TIME_S = "inference_time_s"  # seconds per test slice
 TRAIN_PEAK_MEMORY_MB = "train_peak_memory_mb"  # peak training memory
+SAVED_TENSORS_MB = "saved_tensors_mb"  # tensors saved for backward, one step
+TRAIN_TIME_PER_EPOCH_S = "train_time_per_epoch_s"  # training seconds per epoch
 
 # Flags a solver returns from get_result, 1 when its run diverged: learned
 # solvers' `training_diverged` (learned/run.py), iterative solvers' `diverged`
@@ -119,6 +121,8 @@ KNOWN_MEASUREMENTS = (
     Metric(result_column(INFERENCE_TIME_S), "inference / slice (s)", "min"),
     Metric("time", "time (s): training or run", "min"),
     Metric(result_column(TRAIN_PEAK_MEMORY_MB), "peak train memory (MB)", "min"),
+    Metric(result_column(SAVED_TENSORS_MB), "saved for backward (MB)", "min"),
+    Metric(result_column(TRAIN_TIME_PER_EPOCH_S), "train time / epoch (s)", "min"),
 )
 
 FORMAT = "benchmark_mri.final/1"

@@ -62,13 +62,15 @@ class LearnedSolver(BaseSolver):
                     inference_options=None, **settings) -> LearnedRun:
         """LearnedRun of this solver's parameters: TrainSettings from the
         training parameters, benchopt's seed and `settings` (e.g.
-        density_compensation); its test-time iterations, device, coil maps
+        density_compensation; a training parameter given there, e.g.
+        n_epochs, replaces the solver's); its test-time iterations, device, coil maps
         and the benchmark's checkpoint cache. step_fn: see
         benchmark_mri.learned.training; inference_options: the model's
         inference-only keywords (the DEQ's tol)."""
-        settings = TrainSettings(n_epochs=self.n_epochs, lr=self.lr,
-                                 batch_size=self.batch_size, loss=self.loss,
-                                 seed=self.get_seed(use_repetition=True), **settings)
+        settings = TrainSettings(**{
+            **dict(n_epochs=self.n_epochs, lr=self.lr, batch_size=self.batch_size,
+                   loss=self.loss, seed=self.get_seed(use_repetition=True)),
+            **settings})
         return LearnedRun(self.name, config, train, test, settings,
                           test_iterations=self.test_iterations, device=self.device,
                           smaps=self.smaps, inference_options=inference_options,

@@ -1,6 +1,7 @@
 """Training losses on magnitude images (B, h, w), float32.
 
 - "l1": mean absolute error;
+- "l2": mean squared error (the layer-wise CNN's loss);
 - "ssim": 1 - SSIM, fastMRI's torch SSIMLoss formula (fastmri/losses.py):
   7x7 uniform window, K1 = 0.01, K2 = 0.03, sample covariance (NP / (NP - 1)),
   valid-region average; data_range = the target slice's maximum;
@@ -16,6 +17,10 @@ SSIM_L1_ALPHA = 0.84
 
 def l1_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.mean(torch.abs(pred - target))
+
+
+def l2_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return torch.mean((pred - target) ** 2)
 
 
 def ssim(pred, target, win_size: int = 7, k1: float = 0.01, k2: float = 0.03):
@@ -48,7 +53,7 @@ def ssim_l1_loss(pred, target):
     )
 
 
-LOSSES = {"l1": l1_loss, "ssim": ssim_loss, "ssim_l1": ssim_l1_loss}
+LOSSES = {"l1": l1_loss, "l2": l2_loss, "ssim": ssim_loss, "ssim_l1": ssim_l1_loss}
 
 
 def get_loss(name: str):

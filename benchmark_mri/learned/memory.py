@@ -11,10 +11,18 @@
   the training's own use. Sampling can miss a peak shorter than the interval.
 - elsewhere: resource.getrusage's ru_maxrss (the lifetime peak).
 
-`saved_tensors_mb(fn)` is deterministic: the size of the tensors autograd saves
-for the backward pass while fn() runs (torch.autograd.graph.saved_tensors_hooks);
-it is what grows with the depth of an unrolled network, and what the Trainer
-reports as `saved_tensors_mb` (the maximum over training steps).
+`saved_tensors_mb(fn)` is deterministic: the peak size of the tensors autograd
+saves for the backward pass that are alive together while fn() runs
+(torch.autograd.graph.saved_tensors_hooks; a storage counted once, released
+when the last tensor saved on it dies, i.e. when its graph is freed); it is
+what grows with the depth of an unrolled network, and what the Trainer
+reports as `saved_tensors_mb` (the maximum over training steps). A step that
+builds one graph and runs its backward after fn() (every end-to-end step)
+measures the sum of what it saves; a step that frees graphs inside fn()
+(GLEAM's greedy modules, each backpropagated before the next runs; the DEQ's
+OPA updates) measures the largest set alive at once. Tensors saved through
+`torch.utils.checkpoint` (use_reentrant=False) count at the boundaries only:
+the checkpointed region's inputs, not its recomputed activations.
 """
 
 import os
@@ -22,6 +30,7 @@ import resource
 import sys
 import threading
 import time
+import weakref
 
 import torch
 
@@ -83,20 +92,38 @@ class PeakMemory:
         return False
 
 
-def saved_tensors_mb(fn) -> float:
-    """MB of distinct tensors saved for backward while fn() runs.
+def saved_tensors_mb(fn, exclude=()) -> float:
+    """Peak MB of the distinct tensors saved for backward that are alive
+    together while fn() runs (module doc).
 
     Runs fn() (which should compute a loss from parameters requiring grad)
-    under saved_tensors_hooks; storages are counted once.
+    under saved_tensors_hooks; storages are counted once. The weights a
+    layer saves (a convolution's) count, as they are held for the backward
+    pass; exclude: tensors whose storages are not counted (e.g.
+    model.parameters(), to measure activations alone).
     """
-    seen = {}
+    state = {"now": 0, "peak": 0, "refs": {}}
+    excluded = {t.untyped_storage().data_ptr() for t in exclude}
+
+    def release(ptr, nbytes):
+        state["refs"][ptr] -= 1
+        if state["refs"][ptr] == 0:
+            state["now"] -= nbytes
 
     def pack(t):
-        if t.device.type != "meta":
-            storage = t.untyped_storage()
-            seen[storage.data_ptr()] = storage.nbytes()
+        if t.device.type == "meta":
+            return t
+        storage = t.untyped_storage()
+        ptr, nbytes = storage.data_ptr(), storage.nbytes()
+        if ptr in excluded:
+            return t
+        if state["refs"].get(ptr, 0) == 0:
+            state["now"] += nbytes
+            state["peak"] = max(state["peak"], state["now"])
+        state["refs"][ptr] = state["refs"].get(ptr, 0) + 1
+        weakref.finalize(t, release, ptr, nbytes)  # when its graph is freed
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         fn()
-    return sum(seen.values()) / MB
+    return state["peak"] / MB

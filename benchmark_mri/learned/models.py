@@ -4,14 +4,15 @@
 config with the non-None overrides applied (each config checks its own
 values); `build_model(config)` is the model of that config. Presets are
 instances of each model's config dataclass, where its defaults live
-(xpdnet.PRESETS, rim.PRESETS, deq.PRESETS, varnet.PRESETS, unet.PRESETS).
+(xpdnet.PRESETS, rim.PRESETS, deq.PRESETS, varnet.PRESETS, unet.PRESETS,
+layerwise.PRESETS).
 """
 
 from dataclasses import dataclass, fields, replace
 
 from torch import nn
 
-from . import rim, unet, varnet, xpdnet
+from . import layerwise, rim, unet, varnet, xpdnet
 from .deq import model as deq
 
 
@@ -28,6 +29,8 @@ MODELS = {
     "deq": ModelSpec(deq.DEQConfig, deq.DEQRecon, deq.PRESETS),
     "varnet": ModelSpec(varnet.VarNetConfig, varnet.VarNet, varnet.PRESETS),
     "unet": ModelSpec(unet.UNetConfig, unet.UNetRecon, unet.PRESETS),
+    "layerwise": ModelSpec(layerwise.LayerwiseConfig, layerwise.LayerwiseCNN,
+                           layerwise.PRESETS),
 }
 
 

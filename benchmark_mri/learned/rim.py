@@ -11,12 +11,21 @@ the problem's coil maps), and outputs an update:
     x_{t+1} = x_t + conv1x1(h2)                across steps
 with the same weights at every step. Training averages the loss over all
 steps' outputs (`rim_step`). Test-time steps: any n_iter (weights shared).
+
+Training memory (`RIMConfig.training`): "end_to_end" (backpropagation
+through time) or "checkpoint" (each time step checkpointed with
+torch.utils.checkpoint, use_reentrant=False: the same gradients, only the
+steps' inputs x_t, h1, h2 kept, each step recomputed in the backward pass).
+Weight sharing does not prevent checkpointing, but it does prevent GLEAM's
+greedy training: a module trained on its own loss needs its own weights, and
+every RIM step uses the same ones.
 """
 
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from .complex import from_channels, to_channels
 from .data import magnitude
@@ -44,14 +53,28 @@ class ConvGRUCell(nn.Module):
 @dataclass(frozen=True)
 class RIMConfig:
     """RIM defaults: the CPU-small size. n_steps: time steps (8 in the paper);
-    hidden_channels: width of the embedding and GRU states (64 in the paper)."""
+    hidden_channels: width of the embedding and GRU states (64 in the paper);
+    training: "end_to_end" or "checkpoint" (module doc; in the checkpoint
+    key, inference unchanged)."""
 
     n_steps: int = 4
     hidden_channels: int = 16
+    training: str = "end_to_end"
 
     def __post_init__(self):
         if self.n_steps < 1 or self.hidden_channels < 1:
             raise ValueError(f"n_steps and hidden_channels must be >= 1 (got {self}).")
+        if self.training == "greedy":
+            raise ValueError(GREEDY_UNSUPPORTED)
+        if self.training not in TRAINING:
+            raise ValueError(f"rim: unknown training={self.training!r}: use one of "
+                             f"{list(TRAINING)}.")
+
+
+TRAINING = ("end_to_end", "checkpoint")
+GREEDY_UNSUPPORTED = ("rim: training='greedy' needs modules with their own weights: "
+                      "the RIM shares its weights across time steps (use "
+                      "training='checkpoint' to save memory).")
 
 
 PRESETS = {
@@ -82,14 +105,24 @@ class RIM(nn.Module):
         x = physics.adjoint(y)  # (B, H, W)
         h1 = h2 = None
         estimates = []
+        use_checkpoint = (self.config.training == "checkpoint" and self.training
+                          and torch.is_grad_enabled())
         for _ in range(self.n_iter if n_iter is None else n_iter):
-            grad = physics.adjoint(physics(x) - y)  # (B, H, W)
-            features = self.embed(to_channels(torch.stack([x, grad], dim=1)))
-            h1 = self.gru1(features, h1)
-            h2 = self.gru2(h1, h2)
-            x = x + from_channels(self.out(h2))[:, 0]
+            if use_checkpoint:
+                x, h1, h2 = checkpoint(self._step, x, h1, h2, y, physics,
+                                       use_reentrant=False)
+            else:
+                x, h1, h2 = self._step(x, h1, h2, y, physics)
             estimates.append(x)
         return estimates
+
+    def _step(self, x, h1, h2, y, physics):
+        """One time step: (x_t (B, H, W), h1, h2) -> (x_{t+1}, h1, h2)."""
+        grad = physics.adjoint(physics(x) - y)  # (B, H, W)
+        features = self.embed(to_channels(torch.stack([x, grad], dim=1)))
+        h1 = self.gru1(features, h1)
+        h2 = self.gru2(h1, h2)
+        return x + from_channels(self.out(h2))[:, 0], h1, h2
 
     def forward(self, y, physics, n_iter=None):
         return self.trajectory(y, physics, n_iter)[-1]

@@ -25,6 +25,9 @@ training_diverged = 1 (the run's last point), and no checkpoint is saved.
   value recorded when the weights were trained if they were reused;
 - saved_tensors_mb: the largest autograd graph of a training step (tensors
   saved for backward, deterministic; see memory.saved_tensors_mb);
+- train_time_s and train_time_per_epoch_s: training wall-clock seconds, in
+  all and per epoch (device synchronised; those of the original training
+  when the weights were reused);
 - train_iterations / inference_iterations: inner iterations at training and
   at test time; train_loss; train_epochs; reused_checkpoint (0 / 1);
   training_diverged (0 / 1);
@@ -216,9 +219,13 @@ class LearnedRun:
             recon = [torch.full((m.y.shape[0], *m.target_size), float("nan"))
                      for m in self.test]
         trained = getattr(self.model, "n_iter", float("nan"))
+        epochs = self.meta["train_epochs"]
         result = dict(
             recon=recon,
             inference_time_s=elapsed / max(n_slices, 1),
+            train_time_s=self.meta["train_time_s"],
+            train_time_per_epoch_s=(self.meta["train_time_s"] / epochs if epochs
+                                    else float("nan")),
             train_peak_memory_mb=self.meta["train_peak_memory_mb"],
             saved_tensors_mb=self.meta.get("saved_tensors_mb", float("nan")),
             train_loss=self.meta["train_loss"],

@@ -6,7 +6,10 @@ operator, x (B, H, W) complex64). Training is composed, not inherited:
 `train_step` takes the model, a `Batch`, a loss and an optimizer; what is
 specific to a model lives in the model (e.g. an implicit backward as an
 autograd.Function) or in the `step_fn` passed in (e.g. a loss over all
-recurrent steps), called as step_fn(model, batch, loss_fn) -> scalar loss.
+recurrent steps, GLEAM's per-module losses), called as
+step_fn(model, batch, loss_fn) -> scalar loss. A model that trains in
+stages (the layer-wise CNN, one block after the other) defines the hook
+`start_epoch(epoch)`, which the Trainer calls before each epoch (0-based).
 
 Divergence. A training stops with TrainingDiverged (what LearnedRun records
 as a diverged run, never a score) when
@@ -35,7 +38,7 @@ class TrainSettings:
 
     n_epochs: passes over the training slices (0: none, to evaluate
     pretrained weights as they are); lr: learning rate; batch_size:
-    slices per step; loss: "l1", "ssim" or "ssim_l1"; optimizer: "adam",
+    slices per step; loss: "l1", "l2", "ssim" or "ssim_l1"; optimizer: "adam",
     "adamw" or "sgd"; seed: weights initialisation and batch order;
     grad_clip: max gradient norm, or None; density_compensation: on
     non-Cartesian data, train and reconstruct with the density-compensated
@@ -150,6 +153,9 @@ class Trainer:
         return out["loss"]
 
     def epoch(self) -> float:
+        start_epoch = getattr(self.model, "start_epoch", None)
+        if start_epoch is not None:
+            start_epoch(self.epochs_done)
         losses = []
         for batch in training_batches(self.train, self.settings.batch_size,
                                       self.generator, self.device,

@@ -1,4 +1,5 @@
-"""Plotly figures of one dataset / setting: curves and test-time iterations.
+"""Plotly figures of one dataset / setting: curves, test-time iterations, and
+final PSNR against training memory.
 
 Every figure colours a solver with `Run.colors[solver_name]` and groups its
 traces under one legend entry (clicking it hides the solver in all panels).
@@ -10,7 +11,13 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..results import KNOWN_METRICS, Metric
+from ..results import (
+    KNOWN_METRICS,
+    SAVED_TENSORS_MB,
+    TRAIN_PEAK_MEMORY_MB,
+    Metric,
+    result_column,
+)
 from .groups import Group, final_rows
 from .inner_iterations import sweep_lines
 
@@ -123,3 +130,66 @@ def _training_mark(fig, col: int, line: str, at: pd.DataFrame, metric: Metric,
         hovertemplate=(f"trained with {trained:g} inner iterations"
                        "<extra></extra>"),
     ), row=1, col=col)
+
+
+MEMORY_PANELS = (  # (column, axis title)
+    (result_column(SAVED_TENSORS_MB),
+     "saved for backward, one step (MB, deterministic)"),
+    (result_column(TRAIN_PEAK_MEMORY_MB),
+     "peak training memory (MB; CPU: whole-process RSS)"),
+)
+
+
+def memory_figure(group: Group, metrics: list[Metric], colors: dict,
+                  labels: dict | None = None):
+    """Final PSNR (the first metric) against training memory, one labelled
+    point per solver configuration (mean over repetitions), or None when no
+    solver of the group reports training memory.
+
+    Two panels: `saved_tensors_mb` (deterministic: what autograd keeps for one
+    step's backward, the part that unrolled depth, checkpointing and greedy
+    training change) and `train_peak_memory_mb` (on a GPU the allocator's
+    peak; on a CPU the peak resident memory of the whole process, Python and
+    torch included, which separates configurations poorly). Log axes.
+    """
+    panels = [(c, t) for c, t in MEMORY_PANELS if c in group.frame.columns]
+    metric = (metrics or KNOWN_METRICS)[0]
+    if not panels or metric.column not in group.frame.columns:
+        return None
+    last = final_rows(group.frame)
+    columns = [metric.column] + [c for c, _ in panels]
+    points = last[["solver_name", *columns]].copy()
+    points[columns] = points[columns].apply(pd.to_numeric, errors="coerce")
+    points = points.groupby("solver_name", sort=True).mean()
+    points = points[np.isfinite(points[metric.column])]
+    if not np.isfinite(points[[c for c, _ in panels]]).to_numpy().any():
+        return None
+    fig = make_subplots(rows=1, cols=len(panels), horizontal_spacing=0.1,
+                        subplot_titles=[t for _, t in panels])
+    for i, (column, title) in enumerate(panels, start=1):
+        xs = points[column][np.isfinite(points[column]) & (points[column] > 0)]
+        span = (np.log10([xs.min() / 1.4, xs.max() * 1.4]).tolist()
+                if len(xs) else None)  # room for the labels at the edges
+        fig.update_xaxes(title_text=title.split(" (")[0] + " (MB)", type="log",
+                         range=span, row=1, col=i)
+        fig.update_yaxes(title_text=metric.label, row=1, col=i)
+        for solver, row in points.iterrows():
+            if not (np.isfinite(row[column]) and row[column] > 0):
+                continue
+            label = (labels or {}).get(solver, str(solver))
+            fig.add_trace(go.Scatter(
+                x=[row[column]], y=[row[metric.column]], mode="markers+text",
+                text=[label], textposition="bottom center", name=label,
+                legendgroup=str(solver), showlegend=i == 1,
+                textfont=dict(size=10, color=colors[solver]),
+                marker=dict(size=10, color=colors[solver]),
+                hovertemplate=(f"<b>{solver}</b><br>{metric.label}: %{{y:.4g}}"
+                               "<br>%{x:.4g} MB<extra></extra>"),
+            ), row=1, col=i)
+    if not fig.data:
+        return None
+    low, high = points[metric.column].min(), points[metric.column].max()
+    pad = max(0.1 * (high - low), 0.5)  # room for the labels below the points
+    fig.update_yaxes(range=[low - 2 * pad, high + pad])
+    fig.update_layout(**{**_LAYOUT, "height": 420})
+    return fig

@@ -22,7 +22,7 @@ import plotly
 import plotly.offline
 
 from ..results import read_final_results
-from .figures import curves, inner_iterations_figure
+from .figures import curves, inner_iterations_figure, memory_figure
 from .gallery import MAX_SLICES, gallery_html
 from .read import Run, load_run
 from .table import overview_html, table_html
@@ -54,6 +54,13 @@ def _group_section(run: Run, index: int, group, max_slices: int) -> str:
              "stop_val)</small></h3>",
              _figure_block(curves(group, run.metrics, run.colors, "stop_val", labels),
                            f"{ident}-iter")]
+    fig = memory_figure(group, run.metrics, run.colors, labels)
+    if fig is not None:
+        parts += ["<h3>PSNR versus training memory <small>(final points, one per "
+                  "solver configuration; left: tensors saved for one training "
+                  "step's backward, deterministic; right: peak training memory, "
+                  "on a CPU the whole process)</small></h3>",
+                  _figure_block(fig, f"{ident}-mem")]
     fig = inner_iterations_figure(group, run.metrics, run.colors)
     if fig is not None:
         parts += ["<h3>Test-time inner iterations <small>(final metrics; "

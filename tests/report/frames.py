@@ -47,7 +47,8 @@ def _final(rng, size, quality):
 def _solvers(n_extra=0):
     """(solver_name, params, strategy, n_points, quality, extras)."""
     learned = dict(inference_time_s=0.02, train_peak_memory_mb=812.0,
-                   forward_iterations=5.0)
+                   forward_iterations=5.0, saved_tensors_mb=3.5,
+                   train_time_per_epoch_s=0.4)
     solvers = [("zero_filled", {}, "run_once", 1, 0.6, {}),
                ("grappa[kernel_size=5]", {"kernel_size": 5}, "run_once", 1, 0.75, {}),
                ("ista_l1[lmbda=0.001]", {"lmbda": 0.001}, "callback", 6, 0.85, {})]

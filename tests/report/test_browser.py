@@ -56,7 +56,8 @@ def test_callback_run_with_failures_renders_and_says_what_is_missing(
     check = check_page(page, tmp_path / "dashboard.png", binary=chromium,
                        full_page=True)
     _assert_renders(check)
-    assert len(check.figures) == 9  # 3 settings x (time, iterations, test-time)
-    assert sum(f["id"].endswith("-tt") for f in check.figures) == 3
+    assert len(check.figures) == 12  # 3 settings x (time, iterations, memory,
+    assert sum(f["id"].endswith("-tt") for f in check.figures) == 3  # test-time)
+    assert sum(f["id"].endswith("-mem") for f in check.figures) == 3
     assert len(check.problems) == 3
     assert any("grappa[kernel_size=5] has no result" in p for p in check.problems)

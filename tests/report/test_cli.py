@@ -26,7 +26,8 @@ def test_report_writes_an_offline_page(callback_file, tmp_path, capsys):
     assert (tmp_path / "dash" / scripts[0]).stat().st_size > 500_000
     # Nothing fetched from elsewhere (the browser test also watches requests).
     assert not re.findall(r'(?:src|href)="(?:https?:)?//', page)
-    assert page.count('class="figure-spec"') == 9  # 3 settings x (2 curves + sweep)
+    # 3 settings x (2 curves + memory + sweep)
+    assert page.count('class="figure-spec"') == 12
     assert page.count("data:image/png;base64,") > 20
 
 

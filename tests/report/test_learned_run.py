@@ -49,4 +49,5 @@ def test_the_page_shows_one_test_time_view(run, learned_run, tmp_path):
     page = build_report(learned_run, tmp_path / "dash").read_text()
     assert page.count("<h3>Test-time inner iterations <small>(final metrics; star: "
                       "the count used in training)</small></h3>") == 1
-    assert page.count('class="figure-spec"') == 3  # time, iterations, test time
+    # time, iterations, memory, test time
+    assert page.count('class="figure-spec"') == 4

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from benchmark_mri.report.figures import curves, inner_iterations_figure
+from benchmark_mri.report.figures import curves, inner_iterations_figure, memory_figure
 from benchmark_mri.report.gallery import gallery_html
 from benchmark_mri.report.read import load_run
 from benchmark_mri.report.table import final_table, overview_html, table_html
@@ -113,3 +113,27 @@ def test_gallery_of_a_nan_reconstruction_says_n_a(tmp_path):
     page = gallery_html(run.groups[0], run.colors)
     assert "<b>zero_filled</b><br>PSNR n/a dB · SSIM n/a" in page
     assert page.count("data:image/png;base64,") == 2 * (1 + 2 * 6 + 1)
+
+
+def test_memory_figure_one_labelled_point_per_learned_configuration(callback_file):
+    """Final PSNR against saved tensors and peak memory: the learned solvers'
+    configurations only (the others report no training memory), their
+    colours, their labels; None without any memory column."""
+    run = load_run(callback_file)
+    group = _group(run)
+    fig = memory_figure(group, run.metrics, run.colors, run.labels)
+    xpdnets = sorted(s for s in run.colors if s.startswith("xpdnet"))
+    assert len(fig.data) == 2 * len(xpdnets)  # two panels
+    assert {t.legendgroup for t in fig.data} == set(xpdnets)
+    assert [t.x[0] for t in fig.data[:len(xpdnets)]] == [3.5] * len(xpdnets)
+    assert {t.x[0] for t in fig.data[len(xpdnets):]} == {812.0}
+    for trace in fig.data:
+        assert trace.marker.color == run.colors[trace.legendgroup]
+        assert trace.text[0] == run.labels.get(trace.legendgroup, trace.legendgroup)
+        last = group.frame[group.frame["solver_name"] == trace.legendgroup].iloc[-1]
+        assert trace.y[0] == last["objective_psnr"]
+    assert fig.layout.xaxis.type == "log"
+    memory = [c for c in group.frame.columns if c.endswith(
+        ("saved_tensors_mb", "train_peak_memory_mb"))]
+    group.frame = group.frame.drop(columns=memory)
+    assert memory_figure(group, run.metrics, run.colors) is None

@@ -53,7 +53,13 @@ class LearnedSolver(BaseSolver):
         cls.parameters = {**parameters, **{k: v for k, v in DEFAULT_PARAMETERS.items()
                                            if k not in parameters}}
 
+    # A model that works on Cartesian k-space only sets a sentence saying why;
+    # non-Cartesian data are then skipped with it.
+    cartesian_only = None
+
     def skip(self, test, train):
+        if self.cartesian_only and not all(m.is_cartesian for m in test + train):
+            return True, f"{self.name}: {self.cartesian_only}"
         if self.n_epochs == 0 and getattr(self, "pretrained", None):
             return False, None  # evaluates pretrained weights: no training
         return check_training_split(self.name, train)

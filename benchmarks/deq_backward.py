@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from benchmark_mri.classical import zero_filled
-from benchmark_mri.data import measure, phantom_volumes
+from benchmark_mri.data import phantom_split
 from benchmark_mri.learned import Trainer, TrainSettings, reconstruct
 from benchmark_mri.learned.deq import BACKWARD_MODES, DEQConfig, DEQRecon
 from benchmark_mri.learned.deq.model import DEQConvergenceWarning
@@ -98,14 +98,10 @@ def parse_mode(spec):
 
 
 def splits(args, seed):
-    sampling = CartesianSampling("random", args.acceleration)
-    shape = dict(image_size=args.image_size, n_coils=args.n_coils,
-                 n_slices=args.n_slices)
-    train = [measure(v, sampling, keep_target=True)
-             for v in phantom_volumes("train", args.n_train, seed, **shape)]
-    test_volumes = phantom_volumes("test", args.n_test, seed, **shape)
-    test = [measure(v, sampling, keep_target=False) for v in test_volumes]
-    return train, test, [v.target for v in test_volumes]
+    return phantom_split(args.n_train, args.n_test, seed,
+                         CartesianSampling("random", args.acceleration),
+                         image_size=args.image_size, n_coils=args.n_coils,
+                         n_slices=args.n_slices)
 
 
 def scores(targets, recons):

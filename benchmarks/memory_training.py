@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmark_mri.data import measure, phantom_volumes
+from benchmark_mri.data import phantom_split
 from benchmark_mri.learned import (
     LearnedRun,
     TrainSettings,
@@ -78,14 +78,9 @@ def parse_args():
 
 
 def splits(args, seed):
-    sampling = CartesianSampling("random", 4)
-    shape = dict(image_size=args.image_size, n_coils=args.n_coils,
-                 n_slices=args.n_slices)
-    train = [measure(v, sampling, keep_target=True)
-             for v in phantom_volumes("train", args.n_train, seed, **shape)]
-    volumes = phantom_volumes("test", args.n_test, seed, **shape)
-    test = [measure(v, sampling, keep_target=False) for v in volumes]
-    return train, test, [v.target for v in volumes]
+    return phantom_split(args.n_train, args.n_test, seed,
+                         CartesianSampling("random", 4), image_size=args.image_size,
+                         n_coils=args.n_coils, n_slices=args.n_slices)
 
 
 def xpdnet(n_iter, training="end_to_end", modules=2):

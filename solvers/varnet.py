@@ -16,12 +16,8 @@ class Solver(LearnedSolver):
         "n_epochs": [6], "lr": [1e-3], "batch_size": [1], "loss": ["l1"],
         "pretrained": [None], "pretrained_sha256": [None],
     }
+    cartesian_only = "E2E-VarNet updates Cartesian k-space only."
     test_config = {"n_cascades": 1, "channels": 4, "n_epochs": 1, "batch_size": 2}
-
-    def skip(self, test, train):
-        if not all(m.is_cartesian for m in test + train):
-            return True, "varnet: E2E-VarNet updates Cartesian k-space only."
-        return super().skip(test, train)
 
     def set_objective(self, test, train):
         config = model_config("varnet", self.preset, n_cascades=self.n_cascades,

@@ -65,3 +65,24 @@ def benchopt_run(*args, output=None, env=None, raise_on_error=True, cache=None,
                                       benchmark=benchmark)
     return subprocess.run(cmd, capture_output=True, text=True, env=variables,
                           cwd=REPO)
+
+
+def failing_solver(name: str, error: str) -> str:
+    """The source of a benchopt solver file whose run raises `error` (a Python
+    expression, e.g. "KeyboardInterrupt"), to drop into a run with -s PATH."""
+    return f'''from benchopt import BaseSolver
+
+
+class Solver(BaseSolver):
+    name = "{name}"
+    sampling_strategy = "run_once"
+
+    def set_objective(self, test, train):
+        pass
+
+    def run(self, _):
+        raise {error}
+
+    def get_result(self):
+        return dict(recon=[])
+'''

@@ -12,7 +12,7 @@ import pytest
 
 from benchmark_mri.report.html import build_report
 
-from .conftest import REPO, TINY, benchopt_command, benchopt_run
+from .conftest import REPO, TINY, benchopt_command, benchopt_run, failing_solver
 from .data.fake_fastmri import write_volume
 
 pytestmark = pytest.mark.slow  # every test here starts `benchopt run`
@@ -133,22 +133,7 @@ def test_force_reruns_exactly_the_solvers_it_names(tmp_path):
 
 SOLVER_OK = (REPO / "solvers" / "zero_filled.py").read_text().replace(
     'name = "zero_filled"', 'name = "finishes"')
-SOLVER_STOPS = '''from benchopt import BaseSolver
 
-
-class Solver(BaseSolver):
-    name = "stops"
-    sampling_strategy = "run_once"
-
-    def set_objective(self, test, train):
-        pass
-
-    def run(self, _):
-        raise {error}
-
-    def get_result(self):
-        return dict(recon=[])
-'''
 
 
 @pytest.mark.parametrize("error", ["KeyboardInterrupt", "RuntimeError('boom')"])
@@ -157,7 +142,7 @@ def test_a_stopped_run_says_that_collect_writes_what_finished(tmp_path, error):
     finished: no result file (benchopt's), a message saying how to get it,
     and the same command with --collect writes it."""
     (tmp_path / "finishes.py").write_text(SOLVER_OK)
-    (tmp_path / "stops.py").write_text(SOLVER_STOPS.format(error=error))
+    (tmp_path / "stops.py").write_text(failing_solver("stops", error))
     output = tmp_path / "out.parquet"
     args = ("-d", DATASET, "-s", tmp_path / "finishes.py", "-s", tmp_path / "stops.py")
     proc = benchopt_run(*args, output=output, cache=tmp_path / "cache")

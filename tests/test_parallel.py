@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from .conftest import REPO, benchopt_run
+from .conftest import REPO, benchopt_run, failing_solver
 
 DATASET = ("phantom[image_size=32,n_coils=4,n_train_volumes=1,n_test_volumes=2,"
            "n_slices=2,acceleration=[4,8]]")
@@ -58,29 +58,14 @@ def test_dask_cluster_matches_sequential(sequential, tmp_path):
     pd.testing.assert_frame_equal(final_metrics(tmp_path / "dask.parquet"), sequential)
 
 
-FAILING_SOLVER = '''
-from benchopt import BaseSolver
 
-
-class Solver(BaseSolver):
-    name = "always_fails"
-    sampling_strategy = "run_once"
-
-    def set_objective(self, test, train):
-        pass
-
-    def run(self, _):
-        raise RuntimeError("deliberate failure inside a worker")
-
-    def get_result(self):
-        return dict(recon=[])
-'''
 
 
 @pytest.mark.slow
 def test_failing_solver_in_a_worker_keeps_the_others(tmp_path):
     failing = tmp_path / "always_fails.py"
-    failing.write_text(FAILING_SOLVER)
+    failing.write_text(failing_solver(
+        "always_fails", 'RuntimeError("deliberate failure inside a worker")'))
     output = tmp_path / "kept.parquet"
     # Default mode: the failure is reported, the other solvers' results saved.
     proc = run(output, "-j", "2", "-s", str(failing), raise_on_error=False)

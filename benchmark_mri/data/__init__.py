@@ -1,6 +1,6 @@
 """Data: phantoms, undersampling, coil-map estimation, the exchanged types."""
 
-from .measure import measure, volume_mask
+from .measure import measure, phantom_split, volume_mask
 from .phantom import phantom_volumes, simulate_volume
 from .smaps import (
     SMAPS_METHODS,
@@ -16,6 +16,7 @@ __all__ = [
     "Measurement",
     "Volume",
     "center_crop",
+    "phantom_split",
     "estimate_smaps",
     "estimate_smaps_acs",
     "estimate_smaps_espirit",

@@ -13,6 +13,7 @@ from ..physics import (
 )
 from ..physics.trajectories import NonCartesianSampling
 from .noncartesian import NonCartesianScan, ShotSampling
+from .phantom import phantom_volumes
 from .smaps import estimate_smaps, estimate_smaps_nufft
 from .transforms import center_crop
 from .types import Measurement, Volume
@@ -158,3 +159,14 @@ def measure_scan(scan: NonCartesianScan, sampling: ShotSampling, keep_target: bo
         traj=traj,
         dcf=dcf,
     )
+
+
+def phantom_split(n_train: int, n_test: int, seed: int, sampling, **shape):
+    """(train, test, targets) of seeded phantoms (data.phantom_volumes with
+    `shape`): train Measurements with their targets, test ones without, and
+    the test volumes' targets (S, h, w), for scripts and tests."""
+    train = [measure(v, sampling, keep_target=True)
+             for v in phantom_volumes("train", n_train, seed, **shape)]
+    volumes = phantom_volumes("test", n_test, seed, **shape)
+    test = [measure(v, sampling, keep_target=False) for v in volumes]
+    return train, test, [v.target for v in volumes]

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from benchmark_mri.data import measure, phantom_volumes
+from benchmark_mri.data import measure, phantom_split
 from benchmark_mri.physics import CartesianSampling
 
 TINY = dict(image_size=32, n_coils=4, n_slices=2)
@@ -13,12 +13,9 @@ TINY = dict(image_size=32, n_coils=4, n_slices=2)
 
 def tiny_split(n_train=2, n_test=1, seed=0, **kwargs):
     """(train, test) lists of Measurement on 32x32 4-coil phantoms."""
-    shape = {**TINY, **kwargs}
     sampling = CartesianSampling("random", 4)
-    train = [measure(v, sampling, keep_target=True)
-             for v in phantom_volumes("train", n_train, seed, **shape)]
-    test = [measure(v, sampling, keep_target=False)
-            for v in phantom_volumes("test", n_test, seed, **shape)]
+    train, test, _ = phantom_split(n_train, n_test, seed, sampling,
+                                   **{**TINY, **kwargs})
     return train, test
 
 

@@ -35,3 +35,17 @@ def test_every_learned_solver_file_has_the_contracts_parameters():
     for name in ("xpdnet", "rim", "deq_shine", "varnet", "unet"):
         assert issubclass(solvers[name], LearnedSolver), name
         assert set(DEFAULT_PARAMETERS) <= set(solvers[name].parameters), name
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("varnet", "varnet: E2E-VarNet updates Cartesian k-space only."),
+    ("unet", "unet: fastMRI's U-Net takes Cartesian k-space only."),
+])
+def test_cartesian_only_models_skip_non_cartesian_data_saying_why(name, reason):
+    from benchmark_mri.data import phantom_split
+    from benchmark_mri.physics.trajectories import NonCartesianSampling
+
+    solver = {s.name: s for s in Benchmark(REPO).get_solvers()}[name].get_instance()
+    train, test, _ = phantom_split(1, 1, 0, NonCartesianSampling("radial", 4),
+                                   image_size=32, n_coils=2, n_slices=1)
+    assert solver.skip(test=test, train=train) == (True, reason)

@@ -4,7 +4,8 @@ import numpy as np
 import torch
 from benchopt import BaseObjective
 
-from benchmark_mri.data import measure
+from benchmark_mri.data.maps_cache import MapsCache, default_cache_dir
+from benchmark_mri.data.split import LazySplit, Subset, make_split
 from benchmark_mri.metrics import evaluate_volumes
 from benchmark_mri.results import OBJECTIVE_NAME, final_results, is_diverged
 from benchmark_mri.version import code_version
@@ -18,10 +19,12 @@ run_guard.install()
 class Objective(BaseObjective):
     """Undersampled MRI reconstruction, scored with fastMRI's metrics.
 
-    Datasets give fully sampled `train` / `test` volumes and a `sampling`;
-    this objective undersamples them (the same masks for every solver) and
-    hands solvers the test measurements without their targets, and the
-    training measurements with theirs. Reported: PSNR, SSIM, NMSE per volume
+    Datasets give fully sampled `train` / `test` volumes (or references to
+    them in files) and a `sampling`; this objective undersamples them (the
+    same masks for every solver) and hands solvers the test measurements
+    without their targets, and the training measurements with theirs, as
+    `Split`s (benchmark_mri/data/split.py: read lazily from fastMRI files,
+    one volume at a time). Reported: PSNR, SSIM, NMSE per volume
     (see benchmark_mri/metrics.py), mean and std over the test volumes
     that have a reference (`n_scored`); `value` is the NMSE (lower is
     better). Volumes without a reference (raw scans acquired undersampled)
@@ -52,19 +55,27 @@ class Objective(BaseObjective):
         return False, None
 
     def set_data(self, train, test, sampling):
+        # fastMRI datasets hand out file references: both splits are read
+        # lazily (benchmark_mri/data/split.py), the test split's maps come
+        # from the disk cache, computed here once for all solvers and runs;
+        # the phantom's volumes are measured now, in memory.
         if not test:
             raise ValueError("The dataset has no test volume.")
-        self.targets = [volume.target for volume in test]
-        self.test = [measure(v, sampling, False, self.smaps) for v in test]
-        self.train = [measure(v, sampling, True, "acs") for v in train]
+        cache = MapsCache(default_cache_dir(Path(__file__).parent))
+        self.test = make_split(test, sampling, False, self.smaps, cache)
+        if isinstance(self.test, LazySplit):
+            self.test.prepare_maps(log=print)
+        self.train = make_split(train, sampling, True, "acs")
+        self.targets = self.test.targets()
 
     def get_objective(self):
         return dict(test=self.test, train=self.train)
 
-    def evaluate_result(self, recon, **solver_metrics):
+    def evaluate_result(self, recon, posterior_std=None, **solver_metrics):
         recon = _unless_diverged(recon, solver_metrics)
-        scored = [i for i, target in enumerate(self.targets) if target is not None]
-        scores = evaluate_volumes([self.targets[i] for i in scored],
+        scored = [i for i in range(len(self.targets)) if self.targets.available(i)]
+        # Targets are read one volume at a time (a lazy sequence).
+        scores = evaluate_volumes(Subset(self.targets, scored),
                                   [recon[i] for i in scored])
         result = {"n_scored": len(scored)}
         for name, values in scores.items():
@@ -74,25 +85,34 @@ class Objective(BaseObjective):
                                          else float("nan"))
         # Solvers may report their own measurements (memory, inference time...);
         # text records (a weights file's sha256) go to save_final_results.
+        # A posterior sampler (solvers/score_posterior.py) also returns the
+        # per-pixel posterior standard deviation: scored against the error.
+        if posterior_std is not None:
+            from benchmark_mri.metrics import uncertainty_metrics
+            result.update(uncertainty_metrics(
+                Subset(self.targets, scored), [recon[i] for i in scored],
+                [_unless_diverged(posterior_std, solver_metrics)[i] for i in scored]))
         result.update({k: float(v) for k, v in solver_metrics.items()
                        if not isinstance(v, str)})
         result["value"] = result["nmse"]
         return result
 
-    def save_final_results(self, recon, **solver_metrics):
+    def save_final_results(self, recon, posterior_std=None, **solver_metrics):
         # For the report's gallery (benchmark_mri/results.py): central
         # slices of the final reconstructions, with their targets, and the
         # run's provenance; benchopt stores them in the result file.
         records = {k: v for k, v in solver_metrics.items() if isinstance(v, str)}
-        return final_results([m.name for m in self.test], self.targets,
+        std = ({} if posterior_std is None else
+               {"std": _unless_diverged(posterior_std, solver_metrics)})
+        return final_results(self.test.names, self.targets,
                              _unless_diverged(recon, solver_metrics),
-                             Path(__file__).parent, records)
+                             Path(__file__).parent, records, **std)
 
     def get_one_result(self):
         # The zero image; its `cost` relative to itself is 1 (the cost that
         # iterative solvers report and stop on, e.g. solvers/ista_l1.py).
-        return dict(recon=[torch.zeros(m.y.shape[0], *m.target_size)
-                           for m in self.test], cost=1.0)
+        return dict(recon=[torch.zeros(self.test.n_slices(i), *self.test.target_size(i))
+                           for i in range(len(self.test))], cost=1.0)
 
     # The cache key of a benchopt run is built from this state: adding the
     # fingerprint of benchmark_mri/ and benchmark_utils/ makes an edit of

@@ -2,6 +2,7 @@
 
     benchmark-mri report [RESULT_FILE] [-o DIR] [--inline]
     benchmark-mri publish RESULT_FILE --name NAME [--results-dir results] [--force]
+    benchmark-mri prepare -d DATASET [-j N] [--smaps espirit] [--benchmark .]
 
 Without RESULT_FILE, `report` takes the newest result file in ./outputs/.
 """
@@ -38,6 +39,13 @@ def _publish(args):
           f"(index: {Path(args.results_dir) / 'index.html'})")
 
 
+def _prepare(args):
+    from .prepare import prepare_maps
+
+    n = prepare_maps(Path(args.benchmark), args.dataset, args.smaps, args.jobs)
+    print(f"Computed the coil maps of {n} volume(s); the others were cached.")
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="benchmark-mri", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -62,6 +70,17 @@ def parser() -> argparse.ArgumentParser:
     publish.add_argument("--force", action="store_true",
                          help="replace results/<name>/ if it exists")
     publish.set_defaults(run=_publish)
+    prepare = commands.add_parser(
+        "prepare", help="compute a dataset's test-split coil maps into the cache")
+    prepare.add_argument("-d", "--dataset", required=True,
+                         help='a benchopt dataset pattern, e.g. '
+                         '"fastmri_knee[n_test_volumes=None]"')
+    prepare.add_argument("-j", "--jobs", type=int, default=1,
+                         help="volumes computed in parallel (joblib)")
+    prepare.add_argument("--smaps", default="espirit",
+                         help="the objective's coil-map estimator (default espirit)")
+    prepare.add_argument("--benchmark", default=".", help="the benchmark folder")
+    prepare.set_defaults(run=_prepare)
     return main
 
 

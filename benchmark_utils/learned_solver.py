@@ -7,9 +7,11 @@ The contract of a learned solver file, checked when its class is defined:
 - the parameters of DEFAULT_PARAMETERS are added with their defaults unless
   the file declares them: `test_iterations` (inner iterations at inference,
   None = as trained; not in the checkpoint key), `device` ("auto", "cpu",
-  "cuda") and `smaps`, the coil maps the model asks for ("acs": from its
+  "cuda"), `smaps`, the coil maps the model asks for ("acs": from its
   own ACS lines; "objective": the objective's), which the result file
-  shows as `p_solver_smaps`;
+  shows as `p_solver_smaps`, and `train_masks` ("fixed": each training
+  slice keeps its mask; "random": a fresh mask per slice and epoch, as
+  fastMRI trains; in the checkpoint key);
 - a solver that declares `pretrained` (a state-dict path) and
   `pretrained_sha256` gets them passed to LearnedRun (learned/pretrained.py);
   with n_epochs=0 it evaluates those weights and needs no training split;
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from benchopt import BaseSolver
 
+from benchmark_mri.data.split import as_split
 from benchmark_mri.learned import LearnedRun, TrainSettings, check_training_split
 from benchmark_mri.learned.checkpoint import default_checkpoint_dir
 from benchmark_mri.learned.training import default_step
@@ -32,7 +35,8 @@ from benchmark_utils.stopping import FixedBudget
 
 BENCHMARK_DIR = Path(__file__).resolve().parents[1]
 TRAINING_PARAMETERS = ("n_epochs", "lr", "batch_size", "loss")
-DEFAULT_PARAMETERS = {"test_iterations": [None], "device": ["auto"], "smaps": ["acs"]}
+DEFAULT_PARAMETERS = {"test_iterations": [None], "device": ["auto"], "smaps": ["acs"],
+                      "train_masks": ["fixed"]}
 
 
 class LearnedSolver(BaseSolver):
@@ -58,7 +62,8 @@ class LearnedSolver(BaseSolver):
     cartesian_only = None
 
     def skip(self, test, train):
-        if self.cartesian_only and not all(m.is_cartesian for m in test + train):
+        if self.cartesian_only and not (as_split(test).is_cartesian
+                                        and as_split(train).is_cartesian):
             return True, f"{self.name}: {self.cartesian_only}"
         if self.n_epochs == 0 and getattr(self, "pretrained", None):
             return False, None  # evaluates pretrained weights: no training
@@ -75,7 +80,8 @@ class LearnedSolver(BaseSolver):
         inference-only keywords (the DEQ's tol)."""
         settings = TrainSettings(**{
             **dict(n_epochs=self.n_epochs, lr=self.lr, batch_size=self.batch_size,
-                   loss=self.loss, seed=self.get_seed(use_repetition=True)),
+                   loss=self.loss, seed=self.get_seed(use_repetition=True),
+                   train_masks=self.train_masks),
             **settings})
         return LearnedRun(self.name, config, train, test, settings,
                           test_iterations=self.test_iterations, device=self.device,

@@ -19,10 +19,13 @@ class Dataset(BaseDataset):
         "acceleration": [4],
         "mask_type": ["random"],  # the fastMRI knee challenge's
         "trajectory": ["cartesian"],  # or "radial", "spiral": retrospective
-        "n_train_volumes": [4],
-        "n_test_volumes": [2],
+        "n_train_volumes": [4],  # None: the whole split (streamed from disk)
+        "n_test_volumes": [2],  # None: the whole split
         "n_slices": [8],  # central slices of each volume; None: all
         "acquisition": ["any"],  # or CORPD_FBK, CORPDFS_FBK
+        # The test volumes of group i of n, quoted on the command line:
+        # -d "fastmri_knee[shard=['0/2','1/2']]" (docs/parallel.md).
+        "shard": ["0/1"],
     }
     test_parameters = {"n_train_volumes": [1], "n_test_volumes": [1], "n_slices": [1]}
 
@@ -30,7 +33,7 @@ class Dataset(BaseDataset):
         data = anatomy_split(
             get_data_path("fastmri"), "knee", self.challenge,
             self.n_train_volumes, self.n_test_volumes, self.n_slices,
-            self.acquisition,
+            self.acquisition, self.shard,
         )
         return dict(data, sampling=make_sampling(
             self.trajectory, self.acceleration, self.mask_type, self.name))

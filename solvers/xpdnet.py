@@ -22,7 +22,7 @@ class Solver(LearnedSolver):
     test_config = {"n_iter": 1, "n_epochs": 1, "batch_size": 2}
 
     def skip(self, test, train):
-        if self.refine_smaps and not all(m.is_cartesian for m in test + train):
+        if self.refine_smaps and not (test.is_cartesian and train.is_cartesian):
             return True, "xpdnet: refine_smaps works on Cartesian data only."
         return super().skip(test, train)
 

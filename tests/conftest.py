@@ -23,6 +23,12 @@ def _seed():
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _maps_cache(tmp_path_factory):
+    """Coil maps cached in a temporary folder, not in the benchmark's."""
+    os.environ.setdefault("BENCHMARK_MRI_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
 def complex_randn(*shape, generator=None):
     """Standard complex Gaussian tensor, complex64."""
     real = torch.randn(*shape, 2, generator=generator)

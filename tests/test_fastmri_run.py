@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 import torch
 
+from benchmark_mri.data.fake_fastmri import make_tree, write_volume
 from benchmark_mri.data.transforms import center_crop
 from benchmark_mri.metrics import evaluate_volumes
 from benchmark_mri.physics import CartesianSampling, ifft2c, rss
 
 from .conftest import REPO, SHARED_DATA, benchopt_run
-from .data.fake_fastmri import make_tree, write_volume
 
 REAL = SHARED_DATA / "fastmri_format"
 pytestmark = pytest.mark.slow  # every test here starts `benchopt run`

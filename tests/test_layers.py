@@ -20,11 +20,12 @@ LAYERS = {
     "data": 2,
     "classical": 3, "learned": 3, "metrics": 3,
     "results": 4,
-    "report": 5,
+    "report": 5, "prepare": 5,
     "cli": 6,
 }
-# benchopt is imported only by the report's reader (benchopt.results.read_results).
-MAY_IMPORT_BENCHOPT = {"report"}
+# benchopt is imported only by the report's reader (benchopt.results.read_results)
+# and by `benchmark-mri prepare`, which instantiates the datasets of a -d pattern.
+MAY_IMPORT_BENCHOPT = {"report", "prepare"}
 
 
 def _unit(package: str, module: str) -> str | None:

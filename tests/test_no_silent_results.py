@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmark_mri.data.fake_fastmri import write_volume
 from benchmark_mri.report.html import build_report
 
 from .conftest import REPO, TINY, benchopt_command, benchopt_run, failing_solver
-from .data.fake_fastmri import write_volume
 
 pytestmark = pytest.mark.slow  # every test here starts `benchopt run`
 

@@ -71,6 +71,8 @@ class FileInfo:
     challenge: "multicoil" ((S, C, H, W) k-space) or "singlecoil" ((S, H, W)).
     shape: the k-space shape as (S, C, H, W) (C = 1 for singlecoil).
     attrs: the file's HDF5 attributes (acquisition, max, patient_id, ...).
+    target_shape: the shape of the file's reference (S, h, w), or None when
+        it has none (the target is then the RSS of the k-space).
     """
 
     path: Path
@@ -78,6 +80,7 @@ class FileInfo:
     shape: tuple[int, int, int, int]
     header: Header
     attrs: dict
+    target_shape: tuple[int, int, int] | None = None
 
     @property
     def acquisition(self) -> str | None:
@@ -187,7 +190,9 @@ def inspect_file(path, challenge: str | None = None) -> FileInfo:
             recon = f[key].shape[-2:] if key in f else size
             header = Header(tuple(size), tuple(recon), (0, size[-1]))
         attrs = dict(f.attrs)
-    return FileInfo(path, found, shape, header, attrs)
+        key = TARGET_KEYS[found]
+        target_shape = tuple(f[key].shape) if key in f else None
+    return FileInfo(path, found, shape, header, attrs, target_shape)
 
 
 def select_slices(n_total: int, n_slices: int | None) -> slice:
@@ -232,6 +237,112 @@ def check_nonzero(path: Path, name: str, values: np.ndarray, first: int = 0):
             "(n_slices).")
 
 
+@dataclass(frozen=True)
+class VolumeRef:
+    """A volume of a fastMRI file by reference: what a lazy dataset hands out
+    (file description and selected slices, no k-space; data/split.py reads
+    it when a solver asks).
+
+    start, stop: the selected slices [start, stop) of the file;
+    max_target_size: the target crop (see the module docstring).
+    """
+
+    info: FileInfo
+    start: int
+    stop: int
+    max_target_size: int = FASTMRI_TARGET_SIZE
+
+    @property
+    def name(self) -> str:
+        return self.info.path.stem
+
+    @property
+    def n_slices(self) -> int:
+        return self.stop - self.start
+
+    @property
+    def target_size(self) -> tuple[int, int]:
+        """(h, w) of the cropped target, known from the header alone."""
+        size = target_size(self.info, self.max_target_size)
+        if self.info.target_shape is not None:
+            size = tuple(min(s, t) for s, t in zip(size, self.info.target_shape[-2:]))
+        return size
+
+    def read(self, first: int = 0, count: int | None = None) -> Volume:
+        """The selected slices first .. first + count - 1 (all by default) as
+        a Volume with first_slice = first (their masks are those they have in
+        the whole selection)."""
+        count = self.n_slices - first if count is None else count
+        if not (0 <= first and count >= 1 and first + count <= self.n_slices):
+            raise IndexError(f"{self.info.path}: slices {first}..{first + count - 1} "
+                             f"of a selection of {self.n_slices}.")
+        index = slice(self.start + first, self.start + first + count)
+        kspace, target = _read_slices(self.info, index)
+        if target is None:
+            target = rss(ifft2c(kspace))
+        target = center_crop(target, self.target_size).contiguous()
+        return Volume(
+            name=self.name,
+            kspace=kspace.contiguous(),
+            target=target,
+            acquired_columns=self.info.header.acquired_columns,
+            first_slice=first,
+        )
+
+    def read_target(self) -> torch.Tensor:
+        """The (S, h, w) cropped target of the selection; reads only the
+        reference when the file has one (else the k-space, for its RSS)."""
+        if self.info.target_shape is None:
+            return self.read().target
+        index = slice(self.start, self.stop)
+        key = TARGET_KEYS[self.info.challenge]
+        target = _read(self.info, index, lambda f: f[key][index])
+        check_finite(self.info.path, key, target, index.start)
+        check_nonzero(self.info.path, key, target, index.start)
+        target = torch.from_numpy(np.asarray(target, dtype=np.float32))
+        return center_crop(target, self.target_size).contiguous()
+
+
+def volume_ref(info: FileInfo, n_slices: int | None = None,
+               max_target_size: int = FASTMRI_TARGET_SIZE) -> VolumeRef:
+    """The reference to the central `n_slices` of a file (all if None)."""
+    index = select_slices(info.shape[0], n_slices)
+    return VolumeRef(info, index.start, index.stop, max_target_size)
+
+
+def _read(info: FileInfo, index: slice, get):
+    try:
+        with _open(info.path) as f:
+            return get(f)
+    except OSError as err:
+        raise FastMRIFileError(
+            f"{info.path}: reading slices {index.start}..{index.stop - 1} failed, "
+            f"the file may be truncated or corrupted ({err}); copy or download "
+            "it again."
+        ) from None
+
+
+def _read_slices(info: FileInfo, index: slice):
+    """(kspace (S, C, H, W) complex64, reference (S, h', w') or None) of the
+    file's slices `index`, checked finite (and the reference non-zero)."""
+    key = TARGET_KEYS[info.challenge]
+
+    def get(f):
+        target = f[key][index] if key in f else None
+        return f["kspace"][index], target
+
+    kspace, target = _read(info, index, get)
+    check_finite(info.path, "kspace", kspace, index.start)
+    kspace = torch.from_numpy(kspace.astype(np.complex64, copy=False))
+    if info.challenge == "singlecoil":
+        kspace = kspace[:, None]
+    if target is not None:
+        check_finite(info.path, key, target, index.start)
+        check_nonzero(info.path, key, target, index.start)
+        target = torch.from_numpy(np.asarray(target, dtype=np.float32))
+    return kspace, target
+
+
 def read_volume(
     info: FileInfo,
     n_slices: int | None = None,
@@ -242,37 +353,7 @@ def read_volume(
     kspace: (S, C, H, W) complex64; target: (S, h, w) float32, see the module
     docstring for the crop; acquired_columns: the header's padding.
     """
-    index = select_slices(info.shape[0], n_slices)
-    key = TARGET_KEYS[info.challenge]
-    try:
-        with _open(info.path) as f:
-            kspace = f["kspace"][index]
-            target = f[key][index] if key in f else None
-    except OSError as err:
-        raise FastMRIFileError(
-            f"{info.path}: reading slices {index.start}..{index.stop - 1} failed, "
-            f"the file may be truncated or corrupted ({err}); copy or download "
-            "it again."
-        ) from None
-    check_finite(info.path, "kspace", kspace, index.start)
-    kspace = torch.from_numpy(kspace.astype(np.complex64, copy=False))
-    if info.challenge == "singlecoil":
-        kspace = kspace[:, None]
-    if target is None:
-        target = rss(ifft2c(kspace))
-    else:
-        check_finite(info.path, key, target, index.start)
-        check_nonzero(info.path, key, target, index.start)
-        target = torch.from_numpy(np.asarray(target, dtype=np.float32))
-    size = tuple(min(s, t) for s, t in zip(target_size(info, max_target_size),
-                                          target.shape[-2:]))
-    target = center_crop(target, size).contiguous()
-    return Volume(
-        name=info.path.stem,
-        kspace=kspace.contiguous(),
-        target=target,
-        acquired_columns=info.header.acquired_columns,
-    )
+    return volume_ref(info, n_slices, max_target_size).read()
 
 
 def list_files(

@@ -1,9 +1,18 @@
 """Train / test volumes of the fastMRI datasets and of any fastMRI-layout folder.
 
 What the benchopt datasets (datasets/fastmri_*.py) return from get_data:
-either dict(train=[Volume], test=[Volume]) or, when the data are not on this
-machine, dict(unavailable=reason): the objective then skips the dataset and
-benchopt prints the reason (benchopt datasets cannot skip themselves).
+either dict(train=[VolumeRef], test=[VolumeRef]), references to the selected
+slices of each file (data.fastmri.VolumeRef: its header, no k-space; the
+objective reads them lazily, data/split.py), or, when the data are not on
+this machine, dict(unavailable=reason): the objective then skips the dataset
+and benchopt prints the reason (benchopt datasets cannot skip themselves).
+Counts of None mean the whole split.
+
+Shards. `shard="i/n"` keeps the i-th of n contiguous groups of the test
+volumes (name order; group sizes differ by at most one, as numpy's
+array_split cuts), so that n tasks score a whole split together; the
+training split is not sharded (a learned solver trains once for all shards,
+learned/checkpoint.py). benchmark-mri report merges the shards' results.
 
 fastMRI layout under the data root (FASTMRI_ROOT or benchopt's data path):
 
@@ -17,7 +26,7 @@ Training volumes come from `<challenge>_train/`, test volumes from
 
 from pathlib import Path
 
-from .fastmri import CHALLENGES, FastMRIFileError, find_root, list_files, read_volume
+from .fastmri import CHALLENGES, FastMRIFileError, find_root, list_files, volume_ref
 
 ANATOMIES = ("knee", "brain")
 # The `acquisition` attribute values of fastMRI's files.
@@ -40,10 +49,37 @@ def how_to_point(anatomy: str, looked_at: Path | None) -> str:
     )
 
 
-def _check_counts(n_train: int, n_test: int, n_slices):
+def parse_shard(shard: str) -> tuple[int, int]:
+    """(i, n) of a shard "i/n", 0 <= i < n; ValueError saying how otherwise."""
+    how = ('shard is "i/n", the i-th of n groups of the test volumes, 0 <= i < n '
+           "(e.g. \"0/4\"; on the command line quote it: "
+           "-d \"fastmri_knee[shard=['0/4','1/4']]\")")
+    try:
+        i, n = (int(part) for part in str(shard).split("/"))
+    except ValueError:
+        raise ValueError(f"shard={shard!r} is malformed: {how}.") from None
+    if n < 1 or not 0 <= i < n:
+        raise ValueError(f"shard={shard!r} is out of range: {how}.")
+    return i, n
+
+
+def shard_volumes(volumes: list, shard: str) -> list:
+    """The volumes of shard "i/n" (module doc)."""
+    i, n = parse_shard(shard)
+    if n > len(volumes):
+        raise ValueError(f"shard={shard!r}: {n} shards of {len(volumes)} test "
+                         f"volume(s) would leave some empty; use at most "
+                         f"{len(volumes)} shards.")
+    sizes = [len(volumes) // n + (k < len(volumes) % n) for k in range(n)]
+    start = sum(sizes[:i])
+    return volumes[start:start + sizes[i]]
+
+
+def _check_counts(n_train, n_test, n_slices):
     for name, value in (("n_train_volumes", n_train), ("n_test_volumes", n_test)):
-        if not (isinstance(value, int) and value >= 0):
-            raise ValueError(f"{name} must be an integer >= 0 (got {value!r}).")
+        if value is not None and not (isinstance(value, int) and value >= 0):
+            raise ValueError(f"{name} must be an integer >= 0, or None for the "
+                             f"whole split (got {value!r}).")
     if n_slices is not None and not (isinstance(n_slices, int) and n_slices >= 1):
         raise ValueError(
             f"n_slices must be an integer >= 1 or None (got {n_slices!r})."
@@ -69,10 +105,12 @@ def anatomy_split(
     n_test_volumes: int = 2,
     n_slices: int | None = 8,
     acquisition: str = "any",
+    shard: str = "0/1",
 ) -> dict:
     """fastMRI knee or brain volumes: the first n_train_volumes files of
     `<challenge>_train/` and the first n_test_volumes of `<challenge>_val/`
-    (name order, after the acquisition filter), n_slices central slices each.
+    (name order, after the acquisition filter; None: all), n_slices central
+    slices each (None: all), the test volumes of `shard` only.
 
     configured_root: benchopt's data path for "fastmri"; FASTMRI_ROOT wins.
     Returns dict(train, test) or dict(unavailable=reason) when no data root
@@ -83,6 +121,7 @@ def anatomy_split(
     if challenge not in CHALLENGES:
         raise ValueError(f"challenge must be one of {CHALLENGES} (got {challenge!r}).")
     _check_counts(n_train_volumes, n_test_volumes, n_slices)
+    parse_shard(shard)
     acquisitions = _acquisitions(anatomy, acquisition)
     root = find_root(configured_root)
     if root is None:
@@ -95,17 +134,17 @@ def anatomy_split(
             return []
         folder = root / anatomy / f"{challenge}_{split}"
         files = list_files(folder, challenge, acquisitions, n_volumes=n)
-        if len(files) < n:
+        if n is not None and len(files) < n:
             raise FastMRIFileError(
                 f"{folder}: {len(files)} usable file(s), fewer than the "
                 f"{n} asked for; lower n_{'test' if split == 'val' else split}"
-                "_volumes."
+                "_volumes (None: all)."
             )
-        return [read_volume(info, n_slices) for info in files]
+        return [volume_ref(info, n_slices) for info in files]
 
     return dict(
         train=volumes("train", n_train_volumes),
-        test=volumes("val", n_test_volumes),
+        test=shard_volumes(volumes("val", n_test_volumes), shard),
     )
 
 
@@ -115,11 +154,13 @@ def folder_split(
     n_train_volumes: int = 0,
     n_test_volumes: int = 0,
     n_slices: int | None = None,
+    shard: str = "0/1",
 ) -> dict:
     """Volumes from a plain folder of fastMRI-layout files.
 
     Files in name order: the first n_train_volumes are the training split,
-    the next n_test_volumes (0: all the remaining ones) the test split.
+    the next n_test_volumes (0 or None: all the remaining ones) the test
+    split, of which `shard` keeps its group.
     challenge "auto" reads each file by its own layout (multicoil and
     singlecoil files may be mixed); "multicoil" / "singlecoil" reject files
     of the other kind. Returns dict(unavailable=reason) when no path is given.
@@ -134,15 +175,17 @@ def folder_split(
             f"challenge must be 'auto' or one of {CHALLENGES} (got {challenge!r})."
         )
     _check_counts(n_train_volumes, n_test_volumes, n_slices)
+    parse_shard(shard)
     folder = Path(path).expanduser().resolve()
     files = list_files(folder, None if challenge == "auto" else challenge)
-    train, test = files[:n_train_volumes], files[n_train_volumes:]
+    n_train = len(files) if n_train_volumes is None else n_train_volumes
+    train, test = files[:n_train], files[n_train:]
     if n_test_volumes:
         test = test[:n_test_volumes]
     if not test:
         raise FastMRIFileError(
             f"{folder}: {len(files)} file(s), none left for the test split "
-            f"after n_train_volumes={n_train_volumes}."
+            f"after n_train_volumes={n_train_volumes}; lower it."
         )
     if n_test_volumes and len(test) < n_test_volumes:
         raise FastMRIFileError(
@@ -150,6 +193,6 @@ def folder_split(
             f"n_test_volumes={n_test_volumes}."
         )
     return dict(
-        train=[read_volume(info, n_slices) for info in train],
-        test=[read_volume(info, n_slices) for info in test],
+        train=[volume_ref(info, n_slices) for info in train],
+        test=shard_volumes([volume_ref(info, n_slices) for info in test], shard),
     )

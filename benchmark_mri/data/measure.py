@@ -19,18 +19,26 @@ from .transforms import center_crop
 from .types import Measurement, Volume
 
 
-def volume_mask(volume: Volume, sampling: CartesianSampling) -> torch.Tensor:
+def volume_mask(volume: Volume, sampling: CartesianSampling,
+                draw: str | None = None) -> torch.Tensor:
     """The (S, 1, 1, W) bool masks of a volume's slices.
 
-    Drawn over all W columns from a seed fixed by (volume name, slice index)
-    (physics.masks.slice_seed); columns outside `volume.acquired_columns`
-    (zero padding) are then never sampled, as fastMRI's apply_mask(padding=)
-    does.
+    Drawn over all W columns from a seed fixed by (volume name, slice index
+    first_slice + s) (physics.masks.slice_seed), or salted by `draw` (fresh
+    training masks); columns outside `volume.acquired_columns` (zero
+    padding) are then never sampled, as fastMRI's apply_mask(padding=) does.
     """
     S, _, _, W = volume.kspace.shape
-    mask = sampling.mask(volume.name, S, W)
-    if volume.acquired_columns is not None:
-        start, stop = volume.acquired_columns
+    return slice_masks(volume.name, S, W, volume.acquired_columns, sampling,
+                       volume.first_slice, draw)
+
+
+def slice_masks(name: str, n_slices: int, n_cols: int, acquired_columns,
+                sampling: CartesianSampling, first: int = 0, draw=None):
+    """`volume_mask` from a volume's name and shape alone (no k-space)."""
+    mask = sampling.mask(name, n_slices, n_cols, first=first, draw=draw)
+    if acquired_columns is not None:
+        start, stop = acquired_columns
         mask[..., :start] = False
         mask[..., stop:] = False
     return mask
@@ -41,12 +49,17 @@ def measure(
     sampling: CartesianSampling | NonCartesianSampling | ShotSampling,
     keep_target: bool,
     smaps: str = "acs",
+    maps=None,
+    draw: str | None = None,
 ):
     """Undersample `volume` with its per-slice masks and estimate coil maps.
 
     keep_target=False for the test split, so that a solver can never read its
     reference. smaps: coil-map estimator for Cartesian data, "espirit" or
-    "acs" (data/smaps.py), run once here so that solvers share the maps. A
+    "acs" (data/smaps.py), run once here so that solvers share the maps;
+    maps: a function (y, mask) -> maps used instead (a disk cache of them,
+    data/split.py); draw: other masks than the volume's fixed ones
+    (`volume_mask`). A
     NonCartesianSampling samples the fully sampled coil images along its
     trajectory instead (`measure_nufft`, maps from the k-space centre). A
     raw non-Cartesian scan takes a ShotSampling (`measure_scan`).
@@ -66,13 +79,13 @@ def measure(
         return measure_scan(volume, sampling, keep_target)
     if isinstance(sampling, NonCartesianSampling):
         return measure_nufft(volume, sampling, keep_target)
-    mask = volume_mask(volume, sampling)
+    mask = volume_mask(volume, sampling, draw)
     y = volume.kspace * mask
     return Measurement(
         name=volume.name,
         y=y,
         mask=mask,
-        smaps=estimate_smaps(y, mask, smaps),
+        smaps=estimate_smaps(y, mask, smaps) if maps is None else maps(y, mask),
         target_size=_target_size(volume),
         target=volume.target if keep_target else None,
     )

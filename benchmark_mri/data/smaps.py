@@ -33,9 +33,10 @@ def estimate_smaps_acs(y: torch.Tensor, mask: torch.Tensor, eps: float = 1e-6):
     """Low-resolution coil maps: coil images of the ACS block over their RSS.
 
     y: (S, C, H, W) complex64 undersampled k-space; mask: (S, 1, 1, W).
-    Returns (S, C, H, W) complex64 maps with sum_c |S_c|^2 = 1 where there is
-    signal. Only the sampled centre block of columns is used, so the maps are
-    what a scanner's own calibration would see, never the true sensitivities.
+    Returns (S, C, H, W) complex64 maps with sum_c |S_c|^2 = 1 where the
+    RSS exceeds eps times the slice's maximum. Only the sampled centre block
+    of columns is used, so the maps are what a scanner's own calibration
+    would see, never the true sensitivities.
     """
     acs = torch.zeros_like(y)
     for s in range(y.shape[0]):
@@ -43,7 +44,9 @@ def estimate_smaps_acs(y: torch.Tensor, mask: torch.Tensor, eps: float = 1e-6):
         acs[s, ..., start:stop] = y[s, ..., start:stop]
     images = ifft2c(acs)
     norm = rss(images)[:, None]
-    return images / torch.clamp(norm, min=eps * float(norm.max()))
+    # Clamped per slice, so that a slice's maps do not depend on the other
+    # slices read with it (a streamed slice gets the maps of the whole volume).
+    return images / torch.maximum(norm, eps * norm.amax(dim=(-2, -1), keepdim=True))
 
 
 def _centred(n: int, size: int) -> slice:

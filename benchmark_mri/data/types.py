@@ -23,6 +23,10 @@ class Volume:
         are computed from (data.phantom.FineGridSimulation), so that
         non-Cartesian data do not come from the NUFFT solvers invert; None
         for real data.
+    first_slice: index of kspace[0] among the volume's selected slices (0
+        unless a part of them was read, e.g. one streamed training slice):
+        masks are drawn per (name, first_slice + s), so a slice read alone gets
+        the mask it has in the whole volume.
     """
 
     name: str
@@ -30,6 +34,7 @@ class Volume:
     target: torch.Tensor | None
     acquired_columns: tuple[int, int] | None = None
     simulation: object | None = None
+    first_slice: int = 0
 
 
 @dataclass(frozen=True)

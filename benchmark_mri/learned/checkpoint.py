@@ -2,11 +2,18 @@
 
 A key is the SHA-256 of everything that determines the trained weights: the
 model name and config, the training settings (optimizer, lr, batch size,
-loss, epochs, seed), a fingerprint of the training data (the bytes of every
-training measurement's y, mask, smaps and target, with its name and shape,
-so dataset and objective parameters are covered by what they produce) and
-the code version of benchmark_mri. Inference-only choices (test-time
-iterations, device) are not in it. A checkpoint file describes itself:
+loss, epochs, seed, train_masks, pretrained initialisation), the training
+split's fingerprint (data.split: Split.fingerprint) and the code version of
+benchmark_mri. The fingerprint of a split read from fastMRI files is what
+determines its data, never their bytes: each file's identity (its folder and
+name, size, modification time, ISMRMRD header and 16 sampled blocks of 4 KiB,
+data/identity.py), the selected slices and target crop, the sampling
+(trajectory, mask type, acceleration, centre fraction) and the maps
+estimator; any of them changed changes the key. A split in memory (the
+phantom) is fingerprinted by its measurements' bytes (y, mask, smaps,
+target, with names and shapes). Not in the key: the test split (its shard
+included: shards of one split share the trained weights), test-time
+iterations, device, DataLoader workers. A checkpoint file describes itself:
 {"model", "config", "settings", "key", "state_dict", "meta"}.
 
 One trainer per key at a time: `CheckpointCache.lock(model, key)` is an
@@ -42,22 +49,6 @@ def plain(obj):
     if dataclasses.is_dataclass(obj):
         return dataclasses.asdict(obj)
     return obj
-
-
-def fingerprint_measurements(measurements) -> str:
-    """SHA-256 (hex, 16 chars) of the training measurements' content."""
-    digest = hashlib.sha256()
-    for m in measurements:
-        digest.update(m.name.encode())
-        digest.update(repr(tuple(m.target_size)).encode())
-        for t in (m.y, m.mask, m.smaps, m.target):
-            if t is None:
-                digest.update(b"none")
-                continue
-            t = t.detach().cpu().contiguous()
-            digest.update(f"{t.dtype}{tuple(t.shape)}".encode())
-            digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()[:16]
 
 
 def cache_key(model: str, config, settings, data_fingerprint: str) -> str:

@@ -13,32 +13,30 @@ model's output is multiplied back (see `reconstruct`). Models are thereby
 scale-free; losses are computed on the normalised scale (target / scale).
 """
 
-import hashlib
+import os
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 
 from ..data import Measurement, center_crop
-from ..data.smaps import estimate_smaps_acs
+from ..data.split import MemorySplit, as_split
 from ..data.types import data_term
 from ..physics import LinearOperator, Sense
 
 EPS = 1e-12
 
 
-def with_acs_smaps(measurements: list[Measurement]) -> list[Measurement]:
-    """The measurements with coil maps estimated from their own ACS block
-    (data.smaps.estimate_smaps_acs) where the data are Cartesian.
-
-    What a learned solver gets with smaps="acs" (learned/run.py), as XPDNet
-    (Ramzi et al. 2020) and E2E-VarNet estimate their maps, on both splits,
-    so that training and test maps are alike (the objective gives training
-    volumes ACS maps, test volumes ESPIRiT maps by default). Why the maps'
-    phase convention matters to a learned model: docs/coil-maps.md.
-    """
-    return [replace(m, smaps=estimate_smaps_acs(m.y, m.mask)) if m.is_cartesian
-            else m for m in measurements]
+def with_acs_smaps(measurements):
+    """The measurements (a Split or a list) with coil maps estimated from
+    their own ACS block (data.smaps.estimate_smaps_acs) where the data are
+    Cartesian: what a learned solver gets with smaps="acs" (learned/run.py),
+    as XPDNet (Ramzi et al. 2020) and E2E-VarNet estimate their maps, on both
+    splits, so that training and test maps are alike (the objective gives
+    training volumes ACS maps, test volumes ESPIRiT maps by default). Why the
+    maps' phase convention matters to a learned model: docs/coil-maps.md.
+    A lazy split stays lazy (its maps are estimated when a volume is read)."""
+    return as_split(measurements).with_smaps("acs")
 
 
 @dataclass
@@ -99,35 +97,129 @@ class SliceRef:
     index: int
 
 
-def _acquisition(m: Measurement) -> tuple:
-    """What slices must share to be batched: shapes, and the trajectory."""
-    traj = "" if m.traj is None else hashlib.sha1(m.traj.tobytes()).hexdigest()
-    return (*m.y.shape[1:], *m.image_shape, *m.target_size, traj)
-
-
-def group_slices(measurements: list[Measurement]) -> list[list[SliceRef]]:
-    """Slices grouped by acquisition (shapes and trajectory), in a fixed order."""
+def group_slices(split) -> list[list[SliceRef]]:
+    """Slices grouped by acquisition (shapes and trajectory, Split.acquisition),
+    in a fixed order; split: a data.split.Split or a list of Measurement."""
+    split = as_split(split)
     groups = defaultdict(list)
-    for v, m in enumerate(measurements):
-        key = _acquisition(m)
-        for s in range(m.y.shape[0]):
+    for v in range(len(split)):
+        key = split.acquisition(v)
+        for s in range(split.n_slices(v)):
             groups[key].append(SliceRef(v, s))
     return [groups[k] for k in sorted(groups)]
+
+
+TRAIN_MASKS = ("fixed", "random")
+
+
+class TrainingSlices(torch.utils.data.Dataset):
+    """The slices of a training split, each read and measured when asked
+    (in a DataLoader worker): item (volume, slice, epoch) -> the slice's
+    fields (data.split.Split.training_slice). train_masks "fixed": every
+    epoch sees the slice's own mask; "random": a fresh mask per slice and
+    epoch, drawn from (seed, epoch, volume, slice), as fastMRI trains."""
+
+    def __init__(self, split, train_masks: str = "fixed", seed: int = 0):
+        if train_masks not in TRAIN_MASKS:
+            raise ValueError(f"train_masks={train_masks!r}: use one of {TRAIN_MASKS}.")
+        self.split, self.train_masks, self.seed = split, train_masks, seed
+
+    def __len__(self):
+        return self.split.n_slices_total
+
+    def __getitem__(self, item):
+        volume, index, epoch = item
+        draw = (None if self.train_masks == "fixed"
+                else f"train-seed{self.seed}-epoch{epoch}")
+        return self.split.training_slice(volume, index, draw)
+
+
+class EpochBatches(torch.utils.data.Sampler):
+    """The batches of successive epochs, as lists of (volume, slice, epoch).
+
+    Each epoch visits every slice once: slices are shuffled within their
+    acquisition group (`group_slices`), cut into batches of batch_size (the
+    last of a group may be smaller), and the batches of all groups shuffled
+    together, from `generator` (in the main process: the order does not
+    depend on the number of workers).
+    """
+
+    def __init__(self, split, batch_size: int, generator: torch.Generator):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1 (got {batch_size}).")
+        self.groups = group_slices(split)
+        self.batch_size, self.generator, self.epoch = batch_size, generator, 0
+
+    def __len__(self):
+        return sum(-(-len(g) // self.batch_size) for g in self.groups)
+
+    def __iter__(self):
+        epoch, self.epoch = self.epoch, self.epoch + 1
+        chunks = []
+        for group in self.groups:
+            order = torch.randperm(len(group), generator=self.generator).tolist()
+            group = [group[i] for i in order]
+            chunks += [group[i:i + self.batch_size]
+                       for i in range(0, len(group), self.batch_size)]
+        for i in torch.randperm(len(chunks), generator=self.generator).tolist():
+            yield [(r.volume, r.index, epoch) for r in chunks[i]]
+
+
+def stack_slices(items: list[dict]) -> dict:
+    """The DataLoader's collate: slice fields stacked into (B, ...) tensors;
+    traj / dcf (shared by the batch's acquisition) from the first slice."""
+    first = items[0]
+
+    def stack(field):
+        if first[field] is None:
+            return None
+        return torch.stack([item[field] for item in items])
+
+    has_target = all(item["target"] is not None for item in items)
+    return dict(y=stack("y"), smaps=stack("smaps"), mask=stack("mask"),
+                target=stack("target") if has_target else None,
+                traj=first["traj"], dcf=first["dcf"])
+
+
+def loader_workers(split) -> int:
+    """DataLoader worker processes: $BENCHMARK_MRI_LOADER_WORKERS if set;
+    else none for a split in memory, and for one read from disk one per
+    spare CPU core (at most 4), so that reading overlaps training."""
+    value = os.environ.get("BENCHMARK_MRI_LOADER_WORKERS")
+    if value is not None:
+        return int(value)
+    if isinstance(split, MemorySplit):
+        return 0
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
+def training_loader(split, batch_size: int, generator: torch.Generator,
+                    train_masks: str = "fixed", seed: int = 0, workers=None,
+                    pin_memory: bool = False) -> torch.utils.data.DataLoader:
+    """The DataLoader of a training split: one pass per epoch (EpochBatches),
+    slices read and measured in `workers` processes (loader_workers() by
+    default), collated by stack_slices; pin_memory when training on a GPU.
+    Memory: O(batch_size x prefetched batches), not O(split)."""
+    split = as_split(split)
+    workers = loader_workers(split) if workers is None else workers
+    return torch.utils.data.DataLoader(
+        TrainingSlices(split, train_masks, seed),
+        batch_sampler=EpochBatches(split, batch_size, generator),
+        collate_fn=stack_slices, num_workers=workers, pin_memory=pin_memory)
+
+
+def loaded_batch(raw: dict, device="cpu", density_compensation: bool = True) -> Batch:
+    """The normalised Batch of a stack_slices dict, on `device`."""
+    return slices_batch(raw["y"], raw["smaps"], raw["mask"], raw["traj"],
+                        raw["dcf"], density_compensation, raw["target"], device)
 
 
 def collate(measurements, refs: list[SliceRef], device="cpu",
             density_compensation: bool = True) -> Batch:
     """Stack the slices `refs` (all of one acquisition) into a normalised Batch."""
-    def stack(field):
-        return torch.stack([getattr(measurements[r.volume], field)[r.index]
-                            for r in refs])
-
-    first = measurements[refs[0].volume]
-    has_target = all(measurements[r.volume].target is not None for r in refs)
-    target = stack("target") if has_target else None
-    mask = None if first.mask is None else stack("mask")
-    return slices_batch(stack("y"), stack("smaps"), mask, first.traj, first.dcf,
-                        density_compensation, target, device)
+    split = as_split(measurements)
+    raw = stack_slices([split.training_slice(r.volume, r.index) for r in refs])
+    return loaded_batch(raw, device, density_compensation)
 
 
 def slices_batch(y, smaps, mask, traj, dcf, density_compensation, target=None,
@@ -146,20 +238,9 @@ def slices_batch(y, smaps, mask, traj, dcf, density_compensation, target=None,
 
 def training_batches(measurements, batch_size: int, generator: torch.Generator,
                      device="cpu", density_compensation: bool = True):
-    """One epoch: every training slice once, in batches of equal shape.
-
-    Slices are shuffled within their shape group, the batches of all groups
-    shuffled together (the last batch of a group may be smaller).
-    """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1 (got {batch_size}).")
-    chunks = []
-    for group in group_slices(measurements):
-        order = torch.randperm(len(group), generator=generator).tolist()
-        group = [group[i] for i in order]
-        chunks += [group[i:i + batch_size] for i in range(0, len(group), batch_size)]
-    for i in torch.randperm(len(chunks), generator=generator).tolist():
-        yield collate(measurements, chunks[i], device, density_compensation)
+    """One epoch of normalised Batches, read in this process (EpochBatches)."""
+    for raw in training_loader(measurements, batch_size, generator, workers=0):
+        yield loaded_batch(raw, device, density_compensation)
 
 
 def magnitude(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -38,7 +38,8 @@ from dataclasses import replace
 
 import torch
 
-from .checkpoint import CheckpointCache, cache_key, fingerprint_measurements, plain
+from ..data.split import as_split
+from .checkpoint import CheckpointCache, cache_key, plain
 from .data import reconstruct, slices_batch, with_acs_smaps
 from .device import resolve_device, synchronize, timed
 from .memory import PeakMemory
@@ -49,9 +50,10 @@ from .training import Trainer, TrainingDiverged, TrainSettings, default_step
 
 def check_training_split(name: str, train) -> tuple[bool, str | None]:
     """benchopt's skip(): (True, reason) when there is nothing to train on."""
-    if not train:
+    train = as_split(train)
+    if not len(train):
         return True, f"{name} is a learned solver: the dataset has no training split."
-    if any(m.target is None for m in train):
+    if not train.has_targets:
         return True, f"{name} needs targets on the training split."
     return False, None
 
@@ -88,6 +90,7 @@ class LearnedRun:
             raise ValueError(f"{name}: smaps={smaps!r} is not a coil-map choice of "
                              f"a learned solver: use one of {SMAPS}.")
         self.name, self.config, self.settings = name, config, settings
+        train, test = as_split(train), as_split(test)
         if smaps == "acs":
             train, test = with_acs_smaps(train), with_acs_smaps(test)
         self.test, self.test_iterations, self.log = test, test_iterations, log
@@ -115,14 +118,13 @@ class LearnedRun:
         self.trainer = (Trainer(self.model, train, settings, self.device, step_fn)
                         if settings.n_epochs else None)  # None: evaluation only
         self.cache = None if cache_dir is None else CheckpointCache(cache_dir)
-        self.key = cache_key(name, config, settings, fingerprint_measurements(train))
+        self.key = cache_key(name, config, settings, train.fingerprint())
         self.meter = PeakMemory(self.device)
         self.meta = dict(train_peak_memory_mb=0.0, saved_tensors_mb=0.0,
                          train_loss=float("nan"),
                          train_epochs=0, train_time_s=0.0)
         self.reused = False
         self.diverged = False
-        self._scale_cache = {}
 
     def run(self, callback):
         """Train for settings.n_epochs epochs, calling `callback` between them,
@@ -197,27 +199,33 @@ class LearnedRun:
                     meta=dict(self.meta))
 
     def result(self) -> dict:
-        """benchopt's get_result: test reconstructions and measurements."""
+        """benchopt's get_result: test reconstructions and measurements.
+
+        Test volumes are read one at a time (a lazy split holds one); only
+        their cropped reconstructions are kept. inference_time_s counts the
+        model's time, not the reading."""
         self.model.eval()
         reset = getattr(self.model, "reset_measurements", None)
         if reset is not None:
             reset()
-        n_slices = sum(m.y.shape[0] for m in self.test)
-        start = timed(self.device)
-        recon = None
+        elapsed, recon = 0.0, []
+        n_slices = self.test.n_slices_total
         if not self.diverged:
             try:
-                recon = [self._reconstruct(m) for m in self.test]
+                for m in self.test:
+                    start = timed(self.device)
+                    x = self._reconstruct(m)
+                    elapsed += timed(self.device) - start
+                    recon.append(x)
+                    problem = self._output_problem(m, x)
+                    if problem is not None:
+                        self._diverge(problem)
+                        break
             except TrainingDiverged as err:  # e.g. the DEQ's forward solve
                 self._diverge(f"On the test split: {err}")
-        elapsed = timed(self.device) - start
-        if recon is not None:
-            problem = self._output_problem(recon)
-            if problem is not None:
-                self._diverge(problem)
         if self.diverged:
-            recon = [torch.full((m.y.shape[0], *m.target_size), float("nan"))
-                     for m in self.test]
+            recon = [torch.full((self.test.n_slices(i), *self.test.target_size(i)),
+                                float("nan")) for i in range(len(self.test))]
         trained = getattr(self.model, "n_iter", float("nan"))
         epochs = self.meta["train_epochs"]
         result = dict(
@@ -249,17 +257,17 @@ class LearnedRun:
                            density_compensation=self.settings.density_compensation,
                            **self.inference_options)
 
-    def _output_problem(self, recon) -> str | None:
-        """Why the test reconstructions are no result, or None (module doc)."""
-        for i, (m, x) in enumerate(zip(self.test, recon)):
-            if not torch.isfinite(x).all():
-                return (f"The reconstruction of test volume {m.name!r} is not "
-                        f"finite (NaN or inf); {self._advice()}")
-            peak = float((x.flatten(1).amax(1) / self._scales(i)).max())
-            if peak > OUTPUT_BOUND:
-                return (f"The reconstruction of test volume {m.name!r} peaks at "
-                        f"{peak:.3g} times its zero-filled image's maximum (more "
-                        f"than {OUTPUT_BOUND:g}); {self._advice()}")
+    def _output_problem(self, m, x) -> str | None:
+        """Why the reconstruction x of test volume m is no result, or None
+        (module doc)."""
+        if not torch.isfinite(x).all():
+            return (f"The reconstruction of test volume {m.name!r} is not "
+                    f"finite (NaN or inf); {self._advice()}")
+        peak = float((x.flatten(1).amax(1) / self._scales(m)).max())
+        if peak > OUTPUT_BOUND:
+            return (f"The reconstruction of test volume {m.name!r} peaks at "
+                    f"{peak:.3g} times its zero-filled image's maximum (more "
+                    f"than {OUTPUT_BOUND:g}); {self._advice()}")
         return None
 
     def _advice(self) -> str:
@@ -269,14 +277,12 @@ class LearnedRun:
             advice += f" or use fewer test_iterations ({self.test_iterations})"
         return advice + "."
 
-    def _scales(self, i: int) -> torch.Tensor:
-        """(S,) the zero-filled maxima of test volume i's slices, as the model's
-        input is scaled (data.slices_batch); computed once per volume."""
-        if i not in self._scale_cache:
-            m, step = self.test[i], self.settings.batch_size
-            self._scale_cache[i] = torch.cat([
-                slices_batch(m.y[s:s + step], m.smaps[s:s + step],
-                             None if m.mask is None else m.mask[s:s + step],
-                             m.traj, m.dcf, self.settings.density_compensation).scale
-                for s in range(0, m.y.shape[0], step)]).cpu()
-        return self._scale_cache[i]
+    def _scales(self, m) -> torch.Tensor:
+        """(S,) the zero-filled maxima of test volume m's slices, as the
+        model's input is scaled (data.slices_batch)."""
+        step = self.settings.batch_size
+        return torch.cat([
+            slices_batch(m.y[s:s + step], m.smaps[s:s + step],
+                         None if m.mask is None else m.mask[s:s + step],
+                         m.traj, m.dcf, self.settings.density_compensation).scale
+            for s in range(0, m.y.shape[0], step)]).cpu()

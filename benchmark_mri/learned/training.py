@@ -24,7 +24,15 @@ from dataclasses import dataclass
 
 import torch
 
-from .data import Batch, magnitude, model_keywords, training_batches
+from ..data.split import as_split
+from .data import (
+    TRAIN_MASKS,
+    Batch,
+    loaded_batch,
+    magnitude,
+    model_keywords,
+    training_loader,
+)
 from .losses import get_loss
 from .memory import saved_tensors_mb
 
@@ -44,7 +52,9 @@ class TrainSettings:
     non-Cartesian data, train and reconstruct with the density-compensated
     data term (NC-PDNet; data.types.data_term), or the plain one (False);
     init_sha256: the sha256 of the pretrained weights training starts from
-    (learned/pretrained.py), None for a random initialisation.
+    (learned/pretrained.py), None for a random initialisation; train_masks:
+    "fixed" (each training slice keeps its mask) or "random" (a fresh mask
+    per slice and epoch, fastMRI's training; learned.data.TrainingSlices).
     """
 
     n_epochs: int = 10
@@ -56,9 +66,13 @@ class TrainSettings:
     grad_clip: float | None = 1.0
     density_compensation: bool = True
     init_sha256: str | None = None
+    train_masks: str = "fixed"
 
     def __post_init__(self):
         get_loss(self.loss)
+        if self.train_masks not in TRAIN_MASKS:
+            raise ValueError(f"train_masks={self.train_masks!r}: use one of "
+                             f"{TRAIN_MASKS}.")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"Unknown optimizer {self.optimizer!r}: "
@@ -118,19 +132,22 @@ def train_step(model, batch: Batch, loss_fn, optimizer, step_fn=default_step,
 
 
 class Trainer:
-    """Drives epochs of `train_step` over training measurements.
+    """Drives epochs of `train_step` over a training split.
 
-    train: list of Measurement with targets; the batch order is drawn from a
-    generator seeded by settings.seed. `epoch()` runs one pass and returns the
-    mean training loss; `epochs_done` counts them.
+    train: a data.split.Split (or a list of Measurement) with targets, read
+    through learned.data.training_loader (slices streamed from disk for a
+    lazy split; `workers` processes, loader_workers() by default); the batch
+    order is drawn from a generator seeded by settings.seed. `epoch()` runs
+    one pass and returns the mean training loss; `epochs_done` counts them.
     """
 
     def __init__(self, model, train, settings: TrainSettings, device="cpu",
-                 step_fn=default_step):
-        if not train:
+                 step_fn=default_step, workers=None):
+        train = as_split(train)
+        if not len(train):
             raise ValueError("No training measurement: a learned model needs a "
                              "training split.")
-        if any(m.target is None for m in train):
+        if not train.has_targets:
             raise ValueError("Every training measurement needs its target.")
         self.model, self.train, self.settings = model, train, settings
         self.device = torch.device(device)
@@ -139,6 +156,9 @@ class Trainer:
         self.optimizer = OPTIMIZERS[settings.optimizer](model.parameters(),
                                                         lr=settings.lr)
         self.generator = torch.Generator().manual_seed(settings.seed)
+        self.loader = training_loader(train, settings.batch_size, self.generator,
+                                      settings.train_masks, settings.seed, workers,
+                                      pin_memory=self.device.type == "cuda")
         self.epochs_done = 0
         self.first_loss = self.last_loss = float("nan")
         self.saved_tensors_mb = 0.0  # max over steps, see memory.saved_tensors_mb
@@ -157,9 +177,8 @@ class Trainer:
         if start_epoch is not None:
             start_epoch(self.epochs_done)
         losses = []
-        for batch in training_batches(self.train, self.settings.batch_size,
-                                      self.generator, self.device,
-                                      self.settings.density_compensation):
+        for raw in self.loader:
+            batch = loaded_batch(raw, self.device, self.settings.density_compensation)
             try:
                 losses.append(train_step(self.model, batch, self.loss_fn,
                                          self.optimizer, self._measured_step,

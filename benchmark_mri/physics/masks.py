@@ -89,10 +89,14 @@ class CartesianSampling:
         mask[pad : pad + n_low] = True
         return mask
 
-    def mask(self, volume: str, n_slices: int, n_cols: int) -> torch.Tensor:
-        """Masks of one volume, one per slice: (S, 1, 1, W) bool, broadcastable
-        against k-space (S, C, H, W)."""
-        seeds = [slice_seed(volume, i) for i in range(n_slices)]
+    def mask(self, volume: str, n_slices: int, n_cols: int, first: int = 0,
+             draw: str | None = None) -> torch.Tensor:
+        """Masks of slices first .. first + n_slices - 1 of one volume: (S, 1,
+        1, W) bool, broadcastable against k-space (S, C, H, W). draw: None
+        for the volume's fixed masks; any other text draws other masks from
+        seeds salted by it (the fresh training masks of train_masks="random")."""
+        name = volume if draw is None else f"{volume}#{draw}"
+        seeds = [slice_seed(name, i) for i in range(first, first + n_slices)]
         masks = [self.column_mask(n_cols, seed) for seed in seeds]
         return torch.from_numpy(np.stack(masks))[:, None, None, :]
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from benchmark_mri.data import measure, volume_mask
+from benchmark_mri.data.fake_fastmri import header, make_tree, write_volume
 from benchmark_mri.data.fastmri import (
     FastMRIFileError,
     find_root,
@@ -26,7 +27,6 @@ from benchmark_mri.data.transforms import center_crop
 from benchmark_mri.physics import CartesianSampling, ifft2c, rss
 
 from ..conftest import SHARED_DATA
-from .fake_fastmri import header, make_tree, write_volume
 
 REAL = SHARED_DATA / "fastmri_format"
 
@@ -112,11 +112,11 @@ def test_anatomy_split_takes_train_and_val(tree):
     data = anatomy_split(tree, "knee", "multicoil", 2, 3, n_slices=2)
     assert [v.name for v in data["train"]] == ["file1001", "file1002"]
     assert [v.name for v in data["test"]] == ["file1003", "file1004", "file1005"]
-    assert all(v.kspace.shape[0] == 2 for v in data["train"] + data["test"])
+    assert all(v.n_slices == 2 for v in data["train"] + data["test"])
     pdfs = anatomy_split(tree, "knee", "multicoil", 0, 1, acquisition="CORPDFS_FBK")
     assert [v.name for v in pdfs["test"]] == ["file1004"]
     brain = anatomy_split(tree, "brain", "multicoil", 1, 1)
-    assert brain["test"][0].kspace.shape == (3, 6, 40, 40)
+    assert brain["test"][0].read().kspace.shape == (3, 6, 40, 40)
 
 
 def test_data_root(tree, tmp_path, monkeypatch):
@@ -275,7 +275,7 @@ def test_folder_split(tree, tmp_path):
     write_volume(tmp_path / "a.h5", 0)
     write_volume(tmp_path / "b.h5", 1, singlecoil=True)
     mixed = folder_split(str(tmp_path))["test"]
-    assert [v.kspace.shape[1] for v in mixed] == [4, 1]
+    assert [v.read().kspace.shape[1] for v in mixed] == [4, 1]
     with pytest.raises(FastMRIFileError, match="b.h5: a singlecoil file"):
         folder_split(str(tmp_path), challenge="multicoil")
 
@@ -284,9 +284,11 @@ def test_folder_split(tree, tmp_path):
     not REAL.is_dir(), reason=f"real fastMRI-layout files absent: {REAL}"
 )
 def test_real_files():
-    data = folder_split(str(REAL))
-    sizes = {v.name: (tuple(v.kspace.shape), tuple(v.target.shape))
-             for v in data["test"]}
+    refs = folder_split(str(REAL))["test"]
+    volumes = [ref.read() for ref in refs]
+    # What the header says matches what is read.
+    assert [ref.target_size for ref in refs] == [v.target.shape[-2:] for v in volumes]
+    sizes = {v.name: (tuple(v.kspace.shape), tuple(v.target.shape)) for v in volumes}
     assert sizes == {
         "espirit_brain_full_8ch": ((1, 8, 230, 180), (1, 230, 180)),
         "gpunufft_brain_4ch": ((1, 4, 256, 256), (1, 256, 256)),
@@ -294,7 +296,7 @@ def test_real_files():
         # 256 x 340: cropped to 320 columns, as fastMRI crops.
         "loraks_t2_singlecoil": ((1, 1, 256, 340), (1, 256, 320)),
     }
-    for v in data["test"]:
+    for v in volumes:
         full = rss(ifft2c(v.kspace))
         assert torch.allclose(v.target, center_crop(full, v.target.shape[-2:]),
                               rtol=1e-4, atol=1e-4 * float(full.max()))

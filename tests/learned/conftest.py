@@ -78,9 +78,8 @@ def fastmri_models():
 def fastmri_volume(tmp_path, seed=0, n_slices=2):
     """A generated fastMRI-layout knee file (readout oversampling, padding
     columns), read and undersampled by the benchmark: (volume, measurement)."""
+    from benchmark_mri.data.fake_fastmri import write_volume
     from benchmark_mri.data.fastmri import inspect_file, read_volume
-
-    from ..data.fake_fastmri import write_volume
 
     path = write_volume(tmp_path / f"file{seed:04d}.h5", seed, n_slices=n_slices)
     volume = read_volume(inspect_file(path, "multicoil"))

@@ -11,6 +11,7 @@ from benchopt.results import read_results
 from benchopt.utils.run_context import RunContext
 
 from benchmark_mri.data import center_crop, measure, phantom_volumes
+from benchmark_mri.data.fake_fastmri import make_tree
 from benchmark_mri.data.fastmri_splits import anatomy_split
 from benchmark_mri.learned.pretrained import file_sha256
 from benchmark_mri.metrics import evaluate_volumes
@@ -19,7 +20,6 @@ from benchmark_mri.report.html import build_report
 from benchmark_mri.results import read_final_results
 
 from ..conftest import benchopt_run
-from ..data.fake_fastmri import make_tree
 from .test_unet import fastmri_baseline
 from .test_varnet import fastmri_output
 
@@ -58,8 +58,8 @@ def test_fastmri_paper_weights_score_as_fastmris_models(fastmri_models, tmp_path
     phantom = phantom_volumes("test", 1, seed.get_seed("Dataset", use_repetition=True),
                               image_size=32, n_coils=4, n_slices=2)
     monkeypatch.setenv("FASTMRI_ROOT", str(root))  # the volumes the dataset read
-    knee = anatomy_split(None, "knee", n_train_volumes=0, n_test_volumes=1,
-                         n_slices=2)["test"]
+    knee = [ref.read() for ref in anatomy_split(
+        None, "knee", n_train_volumes=0, n_test_volumes=1, n_slices=2)["test"]]
     sampling = CartesianSampling("random", 4)
     for dataset, volumes in (("phantom", phantom), ("fastmri_knee", knee)):
         tests = [measure(v, sampling, keep_target=False) for v in volumes]

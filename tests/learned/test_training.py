@@ -5,6 +5,7 @@ import warnings
 import pytest
 import torch
 
+from benchmark_mri.data.split import fingerprint_measurements
 from benchmark_mri.learned import (
     LearnedRun,
     PeakMemory,
@@ -15,7 +16,6 @@ from benchmark_mri.learned import (
     resolve_device,
     saved_tensors_mb,
 )
-from benchmark_mri.learned.checkpoint import fingerprint_measurements
 from benchmark_mri.learned.training import Trainer
 
 from .conftest import TinyConfig, TinyUnrolled, tiny_split

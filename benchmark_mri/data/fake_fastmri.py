@@ -1,4 +1,6 @@
-"""Tiny fastMRI-layout HDF5 files, written the way fastMRI's are.
+"""Synthetic fastMRI-layout HDF5 files, written the way fastMRI's are: tiny
+ones for the tests, knee-sized ones (640 x 368, 15 coils, 35 slices) for
+benchmarks/scale.py.
 
 Each volume: a random brain-like object seen by birdcage coils; k-space
 (S, C, H, W) complex64 (or (S, H, W) for singlecoil) with zero padding

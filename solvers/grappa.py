@@ -26,7 +26,7 @@ class Solver(BaseSolver):
         self.test = test
 
     def run(self, _):
-        self.recon = [grappa(m, self.kernel_size, self.lmbda) for m in self.test]
+        self.recon = self.test.map(lambda m: grappa(m, self.kernel_size, self.lmbda))
 
     def get_result(self):
         return dict(recon=self.recon)

@@ -14,7 +14,7 @@ class Solver(BaseSolver):
         self.test = test
 
     def run(self, _):
-        self.recon = [zero_filled(m) for m in self.test]
+        self.recon = self.test.map(zero_filled)  # one volume in memory at a time
 
     def get_result(self):
         return dict(recon=self.recon)

@@ -38,15 +38,19 @@ def estimate_smaps_acs(y: torch.Tensor, mask: torch.Tensor, eps: float = 1e-6):
     of columns is used, so the maps are what a scanner's own calibration
     would see, never the true sensitivities.
     """
-    acs = torch.zeros_like(y)
+    # Slice by slice: a slice's maps do not depend on the other slices read
+    # with it (a streamed slice gets the maps it has in the whole volume),
+    # and a volume needs no full-size temporaries beyond its maps.
+    maps = torch.empty_like(y)
     for s in range(y.shape[0]):
         start, stop = acs_bounds(mask[s].reshape(-1).cpu())
-        acs[s, ..., start:stop] = y[s, ..., start:stop]
-    images = ifft2c(acs)
-    norm = rss(images)[:, None]
-    # Clamped per slice, so that a slice's maps do not depend on the other
-    # slices read with it (a streamed slice gets the maps of the whole volume).
-    return images / torch.maximum(norm, eps * norm.amax(dim=(-2, -1), keepdim=True))
+        acs = torch.zeros_like(y[s:s + 1])
+        acs[..., start:stop] = y[s:s + 1, ..., start:stop]
+        images = ifft2c(acs)
+        norm = rss(images)[:, None]
+        maps[s] = (images / torch.maximum(norm, eps * norm.amax(dim=(-2, -1),
+                                                                keepdim=True)))[0]
+    return maps
 
 
 def _centred(n: int, size: int) -> slice:

@@ -60,6 +60,12 @@ class Split(Sequence):
     def n_slices_total(self) -> int:
         return sum(self.n_slices(i) for i in range(len(self)))
 
+    def map(self, fn) -> list:
+        """[fn(m) for m in split], holding one volume at a time (a loop
+        variable would keep the previous volume alive while the next is
+        read): how a solver that keeps only its outputs goes through a split."""
+        return [fn(self[i]) for i in range(len(self))]
+
     def slices(self) -> list[tuple[int, int]]:
         """Every (volume, slice) pair, in order."""
         return [(i, s) for i in range(len(self)) for s in range(self.n_slices(i))]

@@ -212,12 +212,10 @@ class LearnedRun:
         n_slices = self.test.n_slices_total
         if not self.diverged:
             try:
-                for m in self.test:
-                    start = timed(self.device)
-                    x = self._reconstruct(m)
-                    elapsed += timed(self.device) - start
+                for i in range(len(self.test)):  # one test volume alive at a time
+                    x, seconds, problem = self._reconstruct_checked(self.test[i])
+                    elapsed += seconds
                     recon.append(x)
-                    problem = self._output_problem(m, x)
                     if problem is not None:
                         self._diverge(problem)
                         break
@@ -250,6 +248,13 @@ class LearnedRun:
         if self.pretrained_sha256 is not None:
             result["pretrained_sha256"] = self.pretrained_sha256
         return result
+
+    def _reconstruct_checked(self, m):
+        """(reconstruction, model seconds, problem or None) of test volume m."""
+        start = timed(self.device)
+        x = self._reconstruct(m)
+        seconds = timed(self.device) - start
+        return x, seconds, self._output_problem(m, x)
 
     def _reconstruct(self, m):
         return reconstruct(self.model, m, n_iter=self.test_iterations,

@@ -77,7 +77,7 @@ class Objective(BaseObjective):
         # Targets are read one volume at a time (a lazy sequence).
         scores = evaluate_volumes(Subset(self.targets, scored),
                                   [recon[i] for i in scored])
-        result = {"n_scored": len(scored)}
+        result = {"n_scored": len(scored), "n_slices": self.test.n_slices_total}
         for name, values in scores.items():
             with np.errstate(invalid="ignore"):  # NaN volumes: NaN, no warning
                 result[name] = float(np.mean(values)) if scored else float("nan")

@@ -4,6 +4,7 @@ What a run saves (reconstructions for the gallery, provenance) and the names
 the report shares with the objective live in benchmark_mri/results.py. Here,
 one responsibility per module:
 - read.py: reading a result file into a Run (`load_run`, `ReportInputError`);
+- shards.py: the shards of a sharded run merged into whole-split rows;
 - problems.py: what a readable file lacks, in words; which metrics it has;
 - groups.py: rows grouped by dataset setting; the last point of each curve;
 - names.py: parsing benchopt's solver names; short display labels;

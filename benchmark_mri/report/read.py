@@ -11,6 +11,10 @@ The file is read with benchopt's own reader (benchopt.results.read_results,
 imported when a file is read): it decodes the packed `final_results` cells
 with benchopt's unpickling allowlist, a format this package should not copy.
 
+The shards of a sharded run (a dataset's `shard="i/n"` parameter) are merged
+into whole-split rows first (shards.merge_shards), so that every figure and
+table shows the whole split; what the merge says joins `Run.problems`.
+
 `load_run` raises ReportInputError only when nothing can be shown (no file, an
 empty or unreadable file, no rows, not a benchopt file); anything else that is
 missing (a run that diverged, another benchmark's metrics, a solver that
@@ -28,6 +32,7 @@ from . import problems as checks
 from .groups import Group, group_by_setting
 from .names import short_names
 from .palette import solver_colors
+from .shards import merge_shards
 
 REQUIRED = ("solver_name", "dataset_name", "stop_val", "time")
 
@@ -97,12 +102,13 @@ def load_run(path) -> Run:
         frame["objective_name"] = "objective"
     if "idx_rep" not in frame.columns:
         frame["idx_rep"] = 0
+    frame, shard_notes = merge_shards(frame)
     frame = frame.sort_values(["objective_name", "dataset_name", "solver_name",
                                "idx_rep", "stop_val", "time"], kind="stable")
     frame = frame.reset_index(drop=True)
     metrics, problems = checks.choose_metrics(frame, path.name)
     groups = group_by_setting(frame)
-    problems = checks.diverged_runs(groups) + problems
+    problems = checks.diverged_runs(groups) + shard_notes + problems
     problems += checks.missing_runs(frame, groups)
     problems += checks.non_finite(groups, metrics)
     provenance, unsaved = checks.saved_results(frame, groups)

@@ -7,7 +7,12 @@ from benchopt import BaseObjective
 from benchmark_mri.data.maps_cache import MapsCache, default_cache_dir
 from benchmark_mri.data.split import LazySplit, Subset, make_split
 from benchmark_mri.metrics import evaluate_volumes
-from benchmark_mri.results import OBJECTIVE_NAME, final_results, is_diverged
+from benchmark_mri.results import (
+    MAX_VOLUMES,
+    OBJECTIVE_NAME,
+    final_results,
+    is_diverged,
+)
 from benchmark_mri.version import code_version
 from benchmark_utils import run_guard
 
@@ -101,11 +106,13 @@ class Objective(BaseObjective):
         # For the report's gallery (benchmark_mri/results.py): central
         # slices of the final reconstructions, with their targets, and the
         # run's provenance; benchopt stores them in the result file.
+        # Only the volumes the gallery shows: their targets are read, not all.
         records = {k: v for k, v in solver_metrics.items() if isinstance(v, str)}
+        n = min(len(self.test), MAX_VOLUMES)
         std = ({} if posterior_std is None else
-               {"std": _unless_diverged(posterior_std, solver_metrics)})
-        return final_results(self.test.names, self.targets,
-                             _unless_diverged(recon, solver_metrics),
+               {"std": _unless_diverged(posterior_std, solver_metrics)[:n]})
+        return final_results(self.test.names[:n], Subset(self.targets, range(n)),
+                             _unless_diverged(recon, solver_metrics)[:n],
                              Path(__file__).parent, records, **std)
 
     def get_one_result(self):

@@ -10,9 +10,28 @@ The spec, one place:
   K1 = 0.01, K2 = 0.03, sample covariance, data_range = gt.max() of the volume;
   averaged over the slices;
 - the benchmark reports the mean over volumes (and the standard deviation).
+
+Uncertainty (`uncertainty_metrics`, for solvers that also return a per-pixel
+posterior standard deviation, e.g. solvers/score_posterior.py), per volume,
+on the object's pixels only: those whose target exceeds OBJECT_FRACTION (0.1)
+of the target volume's maximum (the background, noise around zero, is left
+out):
+- coverage_2sigma: the fraction of object pixels whose |recon - target| is
+  at most 2 posterior standard deviations (0.954 for a calibrated Gaussian
+  posterior);
+- mean_posterior_std: the mean standard deviation over object pixels,
+  relative to the target volume's maximum (the data range of PSNR / SSIM);
+- error_std_correlation: Spearman's rank correlation between |recon -
+  target| and the standard deviation over each slice's object pixels
+  (scipy.stats.spearmanr), averaged over slices (NaN where a slice's std or
+  error is constant);
+reported as the mean over volumes and `<name>_std`, their standard deviation.
 """
 
+import warnings
+
 import numpy as np
+from scipy.stats import spearmanr
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from .data.transforms import center_crop, to_numpy
@@ -88,3 +107,63 @@ def evaluate_volumes(targets, recons) -> dict[str, np.ndarray]:
         for name, func in METRICS.items():
             scores[name].append(func(gt, pred) if finite else np.nan)
     return {name: np.asarray(values) for name, values in scores.items()}
+
+
+OBJECT_FRACTION = 0.1  # object pixels: target > 0.1 x the volume's maximum
+UNCERTAINTY_METRICS = ("coverage_2sigma", "mean_posterior_std", "error_std_correlation")
+
+
+def object_mask(gt: np.ndarray) -> np.ndarray:
+    """(S, h, w) bool: the target's pixels above OBJECT_FRACTION of its max."""
+    return gt > OBJECT_FRACTION * gt.max()
+
+
+def volume_uncertainty(gt, pred, std) -> dict[str, float]:
+    """The module doc's uncertainty metrics of one volume (S, h, w) each;
+    NaN everywhere when pred or std is not finite."""
+    gt = to_numpy(gt).astype(np.float64)
+    pred = center_crop(to_numpy(pred).astype(np.float64), gt.shape[-2:])
+    std = center_crop(to_numpy(std).astype(np.float64), gt.shape[-2:])
+    _check(gt, pred)
+    _check(gt, std)
+    if not (np.isfinite(pred).all() and np.isfinite(std).all()):
+        return {name: float("nan") for name in UNCERTAINTY_METRICS}
+    inside = object_mask(gt)
+    error = np.abs(pred - gt)
+    correlations = []
+    for e, s, m in zip(error, std, inside):
+        if m.sum() < 3 or np.ptp(e[m]) == 0 or np.ptp(s[m]) == 0:
+            correlations.append(np.nan)
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            correlations.append(spearmanr(e[m], s[m]).statistic)
+    correlations = np.asarray(correlations, dtype=float)
+    return {
+        "coverage_2sigma": float(np.mean(error[inside] <= 2 * std[inside])),
+        "mean_posterior_std": float(std[inside].mean() / gt.max()),
+        "error_std_correlation": (float(np.nanmean(correlations))
+                                  if np.isfinite(correlations).any() else float("nan")),
+    }
+
+
+def uncertainty_metrics(targets, recons, stds) -> dict[str, float]:
+    """Mean over volumes and `_std` of the uncertainty metrics (module doc).
+
+    targets, recons, stds: sequences of (S, h, w) volumes (recon and std
+    magnitude-like, centre-cropped to the target's size first).
+    """
+    if not len(targets) == len(recons) == len(stds):
+        raise ValueError(f"Got {len(recons)} reconstructions and {len(stds)} "
+                         f"standard deviations for {len(targets)} targets.")
+    per_volume = [volume_uncertainty(gt, pred, std)
+                  for gt, pred, std in zip(targets, recons, stds)]
+    result = {}
+    for name in UNCERTAINTY_METRICS:
+        values = np.asarray([v[name] for v in per_volume], dtype=float)
+        if not len(values):  # no scored volume
+            result[name] = result[f"{name}_std"] = float("nan")
+            continue
+        result[name] = float(np.mean(values))
+        result[f"{name}_std"] = float(np.std(values))
+    return result

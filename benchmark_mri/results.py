@@ -10,6 +10,9 @@ imports neither benchopt nor plotly, nor the report.
   meaning. benchopt writes each key `k` of `evaluate_result`'s dict as the
   column `objective_k` (`result_column`); metrics are volume means, their
   spread over volumes is `objective_k_std`.
+- UNCERTAINTY_METRICS: the metrics of a solver that returns a posterior
+  standard deviation (metrics.uncertainty_metrics; solvers/score_posterior.py),
+  shown in the final table when present, never required of a result file.
 - NOT_METRICS: benchopt's objective_* columns that are no measurement.
 - INFERENCE_ITERATIONS, TRAIN_ITERATIONS, ...: measurements every learned
   solver returns from get_result (benchmark_mri/learned/run.py).
@@ -27,7 +30,9 @@ benchopt's restricted unpickler allows. Format "benchmark_mri.final/1":
     {"format": FORMAT,
      "slices": [{"volume": str, "slice": int,
                  "target": (h, w) float16, "recon": (h, w) float16,
-                 "data_range": float, "psnr": float, "ssim": float}, ...],
+                 "data_range": float, "psnr": float, "ssim": float,
+                 "std": (h, w) float16, only for a solver that returns a
+                        posterior standard deviation}, ...],
      "provenance": dict (run_provenance, with "solver": the solver's text
                     records such as "pretrained_sha256", when it has any)}
 Images are magnitudes divided by `data_range` (the target volume's maximum,
@@ -35,7 +40,8 @@ fastMRI's PSNR / SSIM data range), so they lie near [0, 1] and fit float16;
 the reconstruction is centre-cropped to the target's size. PSNR and SSIM are
 those of that one slice, with the volume's data range. A volume without a
 reference (target None) saves "target": None, its reconstruction divided by
-its own maximum, and NaN scores.
+its own maximum, and NaN scores. The posterior standard deviation is
+divided by the same data range.
 
 Provenance. benchopt's result file carries the platform, numpy / scipy
 versions and the run date, but not the command line, the benchmark's commit
@@ -84,6 +90,14 @@ KNOWN_METRICS = (
     _scored("nmse", "NMSE", "min", log=True),
 )
 
+# What a posterior sampler adds (metrics.uncertainty_metrics); not in
+# KNOWN_METRICS, which every result file of this benchmark has.
+UNCERTAINTY_METRICS = (
+    _scored("coverage_2sigma", "coverage of |error| by 2 std (0.954 ideal)", None),
+    _scored("mean_posterior_std", "mean posterior std / max", None),
+    _scored("error_std_correlation", "Spearman(|error|, std)", "max"),
+)
+
 # objective_* columns benchopt writes that are no measurement to show.
 NOT_METRICS = frozenset({"objective_name", "objective_value", "objective_description"})
 
@@ -94,6 +108,10 @@ INFERENCE_TIME_S = "inference_time_s"  # seconds per test slice
 TRAIN_PEAK_MEMORY_MB = "train_peak_memory_mb"  # peak training memory
 SAVED_TENSORS_MB = "saved_tensors_mb"  # tensors saved for backward, one step
 TRAIN_TIME_PER_EPOCH_S = "train_time_per_epoch_s"  # training seconds per epoch
+# What a posterior sampler returns (learned/score/run.py): the samples drawn
+# so far at a point (also its inference_iterations), seconds per sample and slice.
+N_SAMPLES_DRAWN = "n_samples_drawn"
+TIME_PER_SAMPLE_S = "time_per_sample_s"
 
 # Flags a solver returns from get_result, 1 when its run diverged: learned
 # solvers' `training_diverged` (learned/run.py), iterative solvers' `diverged`
@@ -123,26 +141,33 @@ KNOWN_MEASUREMENTS = (
     Metric(result_column(TRAIN_PEAK_MEMORY_MB), "peak train memory (MB)", "min"),
     Metric(result_column(SAVED_TENSORS_MB), "saved for backward (MB)", "min"),
     Metric(result_column(TRAIN_TIME_PER_EPOCH_S), "train time / epoch (s)", "min"),
+    Metric(result_column(TIME_PER_SAMPLE_S), "time / sample / slice (s)", "min"),
+    Metric(result_column(N_SAMPLES_DRAWN), "posterior samples", None),
 )
 
 FORMAT = "benchmark_mri.final/1"
 MAX_VOLUMES = 2  # central slice of the first MAX_VOLUMES test volumes
 
 
-def gallery_slices(names, targets, recons, max_volumes: int = MAX_VOLUMES):
-    """The central slice of the first `max_volumes` volumes, target and recon.
+def gallery_slices(names, targets, recons, max_volumes: int = MAX_VOLUMES,
+                   stds=None):
+    """The central slice of the first `max_volumes` volumes, target and recon
+    (and the posterior std, when `stds` is given).
 
     names: volume names; targets, recons: (S, h, w) magnitude volumes (torch or
     numpy; recons may be larger than the targets and are centre-cropped); a
-    target may be None (no reference).
+    target may be None (no reference); stds: None, or the per-pixel posterior
+    standard deviations, shaped as recons.
     """
     from .data.transforms import center_crop, to_numpy
     from .metrics import psnr, ssim
 
     slices = []
-    for name, gt, pred in list(zip(names, targets, recons))[:max_volumes]:
+    stds = [None] * len(recons) if stds is None else stds
+    for name, gt, pred, std in list(zip(names, targets, recons, stds))[:max_volumes]:
         if gt is None:
-            slices.append(_unscored_slice(name, to_numpy(pred).astype(np.float32)))
+            slices.append(_unscored_slice(name, to_numpy(pred).astype(np.float32),
+                                          None if std is None else to_numpy(std)))
             continue
         gt = to_numpy(gt).astype(np.float32)
         pred = center_crop(to_numpy(pred).astype(np.float32), gt.shape[-2:])
@@ -150,7 +175,7 @@ def gallery_slices(names, targets, recons, max_volumes: int = MAX_VOLUMES):
         data_range = float(gt.max())
         g, p = gt[index : index + 1], pred[index : index + 1]
         finite = bool(np.isfinite(p).all())
-        slices.append({
+        entry = {
             "volume": str(name),
             "slice": int(index),
             "target": (g[0] / data_range).astype(np.float16),
@@ -158,31 +183,41 @@ def gallery_slices(names, targets, recons, max_volumes: int = MAX_VOLUMES):
             "data_range": data_range,
             "psnr": psnr(g, p, data_range) if finite else float("nan"),
             "ssim": ssim(g, p, data_range) if finite else float("nan"),
-        })
+        }
+        if std is not None:
+            s = center_crop(to_numpy(std).astype(np.float32), gt.shape[-2:])[index]
+            entry["std"] = (s / data_range).astype(np.float16)
+        slices.append(entry)
     return slices
 
 
-def _unscored_slice(name, pred) -> dict:
+def _unscored_slice(name, pred, std=None) -> dict:
     index = pred.shape[0] // 2
     image = pred[index]
     data_range = float(np.nanmax(image)) if np.isfinite(image).any() else 1.0
     data_range = data_range if data_range > 0 else 1.0
-    return {"volume": str(name), "slice": int(index), "target": None,
-            "recon": (image / data_range).astype(np.float16),
-            "data_range": data_range, "psnr": float("nan"), "ssim": float("nan")}
+    entry = {"volume": str(name), "slice": int(index), "target": None,
+             "recon": (image / data_range).astype(np.float16),
+             "data_range": data_range, "psnr": float("nan"), "ssim": float("nan")}
+    if std is not None:
+        entry["std"] = (np.asarray(std, np.float32)[index] / data_range).astype(
+            np.float16)
+    return entry
 
 
 def final_results(names, targets, recons, benchmark_dir: Path,
-                  solver_records: dict | None = None) -> dict:
+                  solver_records: dict | None = None, std=None) -> dict:
     """What the objective's save_final_results returns (see the module doc).
     solver_records: the solver's text records (e.g. the sha256 of the
-    pretrained weights it loaded), kept as provenance["solver"]."""
+    pretrained weights it loaded), kept as provenance["solver"]; std: None,
+    or the per-pixel posterior standard deviation of each volume (shaped as
+    recons), saved beside the reconstruction of each gallery slice."""
     provenance = run_provenance(benchmark_dir)
     if solver_records:
         provenance["solver"] = {str(k): str(v) for k, v in solver_records.items()}
     return {
         "format": FORMAT,
-        "slices": gallery_slices(names, targets, recons),
+        "slices": gallery_slices(names, targets, recons, stds=std),
         "provenance": provenance,
     }
 

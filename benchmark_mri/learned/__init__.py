@@ -19,7 +19,9 @@ to PSNR / SSIM (the DEQ's forward iterations, deq/model.py).
 Shared: data.py (batches, per-slice scaling, `reconstruct`), losses.py,
 training.py (`TrainSettings`, `train_step`, `Trainer`), checkpoint.py (the
 cache), memory.py (peak memory), device.py, run.py (`LearnedRun`, what a
-benchopt solver delegates to).
+benchopt solver delegates to). score/ is score-based posterior sampling
+(a DSM-trained prior, annealed HMC / Langevin, posterior mean and std), which
+composes the same Trainer and checkpoint cache in its own ScorePosteriorRun.
 """
 
 from .checkpoint import CheckpointCache, cache_key, default_checkpoint_dir

@@ -5,7 +5,9 @@ config with the non-None overrides applied (each config checks its own
 values); `build_model(config)` is the model of that config. Presets are
 instances of each model's config dataclass, where its defaults live
 (xpdnet.PRESETS, rim.PRESETS, deq.PRESETS, varnet.PRESETS, unet.PRESETS,
-layerwise.PRESETS).
+layerwise.PRESETS, score.PRESETS). The score network (score/network.py) is
+no reconstruction model: it is called as net(x, sigma) -> score, by the
+posterior samplers of learned/score/.
 """
 
 from dataclasses import dataclass, fields, replace
@@ -14,6 +16,7 @@ from torch import nn
 
 from . import layerwise, rim, unet, varnet, xpdnet
 from .deq import model as deq
+from .score import network as score
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ MODELS = {
     "unet": ModelSpec(unet.UNetConfig, unet.UNetRecon, unet.PRESETS),
     "layerwise": ModelSpec(layerwise.LayerwiseConfig, layerwise.LayerwiseCNN,
                            layerwise.PRESETS),
+    "score": ModelSpec(score.ScoreConfig, score.ScoreNet, score.PRESETS),
 }
 
 

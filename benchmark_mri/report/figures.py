@@ -1,5 +1,6 @@
-"""Plotly figures of one dataset / setting: curves, test-time iterations, and
-final PSNR against training memory.
+"""Plotly figures of one dataset / setting: curves, test-time iterations,
+metrics against posterior samples drawn, and final PSNR against training
+memory.
 
 Every figure colours a solver with `Run.colors[solver_name]` and groups its
 traces under one legend entry (clicking it hides the solver in all panels).
@@ -13,8 +14,10 @@ from plotly.subplots import make_subplots
 
 from ..results import (
     KNOWN_METRICS,
+    N_SAMPLES_DRAWN,
     SAVED_TENSORS_MB,
     TRAIN_PEAK_MEMORY_MB,
+    UNCERTAINTY_METRICS,
     Metric,
     result_column,
 )
@@ -130,6 +133,60 @@ def _training_mark(fig, col: int, line: str, at: pd.DataFrame, metric: Metric,
         hovertemplate=(f"trained with {trained:g} inner iterations"
                        "<extra></extra>"),
     ), row=1, col=col)
+
+
+SAMPLES = result_column(N_SAMPLES_DRAWN)
+TRAIN_EPOCHS = result_column("train_epochs")
+
+
+def sampling_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the test-time sampling of each curve: n_samples_drawn >= 1
+    with the curve's final training (its largest train_epochs), i.e. after
+    the training points (learned/score/run.py)."""
+    if SAMPLES not in frame.columns:
+        return frame.iloc[:0]
+    drawn = pd.to_numeric(frame[SAMPLES], errors="coerce").astype(float)
+    rows = frame[drawn >= 1].assign(_n=drawn[drawn >= 1])
+    if TRAIN_EPOCHS in rows.columns and not rows.empty:
+        epochs = pd.to_numeric(rows[TRAIN_EPOCHS], errors="coerce").fillna(0)
+        final = epochs.groupby([rows[c] for c in ("solver_name", "idx_rep")]
+                               ).transform("max")
+        rows = rows[epochs == final]
+    return rows
+
+
+def samples_figure(group: Group, metrics: list[Metric], colors: dict,
+                   labels: dict | None = None):
+    """PSNR, SSIM (the first two metrics) and the 2-std coverage against the
+    posterior samples drawn, one line per solver and repetition, or None
+    when no curve has two sampling points (solvers/score_posterior.py)."""
+    rows = sampling_rows(group.frame)
+    if rows.empty:
+        return None
+    counts = rows.groupby(["solver_name", "idx_rep"])["_n"].nunique()
+    if not (counts >= 2).any():
+        return None
+    panels = ([m for m in metrics if m in KNOWN_METRICS[:2]] or metrics[:2])
+    panels += [m for m in UNCERTAINTY_METRICS[:1] if m.column in rows.columns]
+    fig = _panels(panels, "posterior samples drawn")
+    for (solver, rep), curve in rows.groupby(["solver_name", "idx_rep"], sort=True):
+        curve = curve.sort_values("_n")
+        for i, metric in enumerate(panels, start=1):
+            y = pd.to_numeric(curve[metric.column], errors="coerce").astype(float)
+            ok = np.isfinite(y)
+            if not ok.any():
+                continue
+            fig.add_trace(go.Scatter(
+                x=curve["_n"][ok].to_numpy(), y=y[ok].to_numpy(), mode="lines+markers",
+                name=(labels or {}).get(solver, str(solver)), legendgroup=str(solver),
+                showlegend=bool(i == 1 and rep == rows["idx_rep"].min()),
+                line=dict(color=colors[solver], width=2),
+                marker=dict(size=6, color=colors[solver]),
+                hovertemplate=(f"<b>{solver}</b><br>samples: %{{x}}<br>"
+                               f"{metric.label}: %{{y:.4g}}<extra></extra>"),
+            ), row=1, col=i)
+    fig.update_layout(**_LAYOUT)
+    return fig
 
 
 MEMORY_PANELS = (  # (column, axis title)

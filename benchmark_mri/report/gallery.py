@@ -4,7 +4,11 @@ From the slices each solver saved (benchmark_mri/results.py): for each slice,
 the target and every solver's reconstruction in grey on [0, target volume
 max], and below each reconstruction |recon - target| on one colour scale
 shared by all solvers of that slice (0 to the 99.5th percentile of all their
-errors), with PSNR / SSIM of the slice in the caption. Images are PNG data
+errors), with PSNR / SSIM of the slice in the caption. Solvers that report a
+per-pixel posterior standard deviation (a "std" map in their saved slices:
+posterior samplers, solvers/score_posterior.py) get it in a third row, under
+their |error| map and on the same colour scale, so that a calibrated
+posterior shows a std about half its error (|error| <= 2 std). Images are PNG data
 URIs (no extra files), decoded lazily by the browser. Slices are added while
 one more would keep the setting's images within `budget` bytes (always at
 least one), which keeps a page with many solvers and settings small enough to
@@ -93,6 +97,16 @@ def _unscored_html(volume, index, entry, colors) -> str:
             f'<div class="row">{note}{"".join(recons)}</div></div>')
 
 
+def _std_tile(s: dict, name: str, solver, color, vmax: float, lut) -> str:
+    """The posterior std map of a slice on the error's scale, or an empty
+    tile for a solver without one."""
+    if "std" not in s:
+        return '<div class="tile spacer"></div>'
+    std = np.asarray(s["std"], np.float32)
+    return _figure(png_uri(std, vmax, lut), f"posterior std · {name}", color,
+                   f"{solver} posterior std")
+
+
 def gallery_html(group: Group, colors: dict, max_slices: int = MAX_SLICES,
                  budget: float = float("inf")) -> str:
     slices = collect(group, max_slices)
@@ -119,7 +133,7 @@ def gallery_html(group: Group, colors: dict, max_slices: int = MAX_SLICES,
         finite = np.concatenate(finite) if finite else np.zeros(1)
         vmax_err = float(np.percentile(finite, 99.5)) if finite.size else 1.0
         vmax_err = vmax_err if vmax_err > 0 else 1.0
-        recons, maps = [], []
+        recons, maps, stds = [], [], []
         for solver, s in entry["solvers"].items():
             name = html.escape(str(solver))
             caption = (f"<b>{name}</b><br>PSNR {_score(s['psnr'], '.2f')} dB · "
@@ -128,6 +142,7 @@ def gallery_html(group: Group, colors: dict, max_slices: int = MAX_SLICES,
                                   f"{solver} reconstruction"))
             maps.append(_figure(png_uri(errors[solver], vmax_err, lut),
                                 f"|error| · {name}", colors[solver], f"{solver} error"))
+            stds.append(_std_tile(s, name, solver, colors[solver], vmax_err, lut))
         target_tile = _figure(png_uri(target, 1.0), "<b>target</b>", alt="target")
         scale = (f'<div class="colorbar"><img src="{png_uri(colorbar, 1.0, lut)}" '
                  f'alt="error colour scale"><span>0</span><span>'
@@ -137,6 +152,8 @@ def gallery_html(group: Group, colors: dict, max_slices: int = MAX_SLICES,
             f'<div class="row">{target_tile}{"".join(recons)}</div>'
             f'<div class="row"><div class="tile spacer">{scale}</div>'
             f'{"".join(maps)}</div>'
-            "</div>")
+            + (f'<div class="row"><div class="tile spacer"></div>{"".join(stds)}</div>'
+               if any("std" in s for s in entry["solvers"].values()) else "")
+            + "</div>")
         size += len(parts[-1])
     return "".join(parts)

@@ -22,7 +22,7 @@ import plotly
 import plotly.offline
 
 from ..results import read_final_results
-from .figures import curves, inner_iterations_figure, memory_figure
+from .figures import curves, inner_iterations_figure, memory_figure, samples_figure
 from .gallery import MAX_SLICES, gallery_html
 from .read import Run, load_run
 from .table import overview_html, table_html
@@ -66,6 +66,13 @@ def _group_section(run: Run, index: int, group, max_slices: int) -> str:
         parts += ["<h3>Test-time inner iterations <small>(final metrics; "
                   "star: the count used in training)</small></h3>",
                   _figure_block(fig, f"{ident}-tt")]
+    fig = samples_figure(group, run.metrics, run.colors, labels)
+    if fig is not None:
+        parts += ["<h3>Posterior samples <small>(test-time cost of posterior "
+                  "samplers: metrics of the running posterior mean, and the "
+                  "coverage of its error by 2 posterior std, against the samples "
+                  "drawn per slice)</small></h3>",
+                  _figure_block(fig, f"{ident}-samples")]
     budget = GALLERY_BUDGET / len(run.groups)
     parts += ["<h3>Reconstructions and error maps</h3>",
               gallery_html(group, run.colors, max_slices, budget), "</section>"]

@@ -1,12 +1,16 @@
 """The final table of one dataset / setting, as HTML.
 
 One row per solver, from the last point of its curve: the metrics as
-mean ± spread over test volumes (the objective's `_std` columns), the solver
-time, and the solver measurements present in the file (inference time per
-slice, peak training memory, others). Repetitions are averaged. The best value
-of each column with a direction is highlighted; NaN shows as "n/a". A solver
-whose run diverged (groups.diverged_solvers) shows "diverged" instead of its
-metrics and is never highlighted.
+mean ± spread over test volumes (the objective's `_std` columns), then the
+uncertainty metrics of posterior samplers when the file has them
+(results.UNCERTAINTY_METRICS: coverage, mean posterior std, error-std
+correlation, also mean ± spread; n/a for solvers without a posterior), the
+solver time, and the solver measurements present in the file (inference time
+per slice, peak training memory, time per posterior sample, others).
+Repetitions are averaged. The best value of each column with a direction is
+highlighted; NaN shows as "n/a". A solver whose run diverged
+(groups.diverged_solvers) shows "diverged" instead of its metrics and is
+never highlighted.
 """
 
 import html
@@ -14,15 +18,17 @@ import html
 import numpy as np
 import pandas as pd
 
-from ..results import KNOWN_MEASUREMENTS, NOT_METRICS, Metric
+from ..results import KNOWN_MEASUREMENTS, NOT_METRICS, UNCERTAINTY_METRICS, Metric
 from .groups import Group, diverged_solvers, final_rows
 
 DIVERGED_CELL = '<span class="diverged">diverged</span>'
 
 
 def table_columns(frame: pd.DataFrame, metrics: list[Metric]) -> list[Metric]:
-    """Metrics, then known measurements, then other numeric objective_* columns."""
-    columns = list(metrics) + [m for m in KNOWN_MEASUREMENTS if m.column in frame]
+    """Metrics, uncertainty metrics, known measurements, then other numeric
+    objective_* columns (those present in the frame)."""
+    columns = list(metrics) + [m for m in (*UNCERTAINTY_METRICS, *KNOWN_MEASUREMENTS)
+                               if m.column in frame and m not in metrics]
     taken = {m.column for m in columns} | {m.std_column for m in columns}
     for column in frame.columns:
         if (column.startswith("objective_") and column not in taken
@@ -36,7 +42,7 @@ def final_table(group: Group, metrics: list[Metric]) -> pd.DataFrame:
     """Rows: solvers; columns: `column` and `column + "_std"` of table_columns."""
     last = final_rows(group.frame)
     numeric = [c for m in table_columns(last, metrics)
-               for c in (m.column, m.std_column) if c is not None]
+               for c in (m.column, m.std_column) if c is not None and c in last]
     values = last[["solver_name", *numeric]].copy()
     values[numeric] = values[numeric].apply(pd.to_numeric, errors="coerce")
     return values.groupby("solver_name", sort=True).mean()
@@ -73,7 +79,7 @@ def table_html(group: Group, metrics: list[Metric], colors: dict,
     failed = diverged_solvers(group)
     ranked = table.drop(index=failed)
     winners = {m.column: best(ranked[m.column], m.better) for m in columns}
-    scored = {m.column for m in metrics}
+    scored = {m.column for m in (*metrics, *UNCERTAINTY_METRICS)}
     head = "".join(
         f'<th title="{html.escape(m.column)}">{html.escape(m.label)}'
         + (" ↑" if m.better == "max" else " ↓" if m.better == "min" else "")

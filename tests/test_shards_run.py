@@ -75,8 +75,11 @@ def test_shards_with_two_jobs(root, tmp_path, unsharded):
 
 
 @pytest.mark.slow
-def test_shards_on_a_dask_cluster(root, tmp_path, unsharded):
+def test_shards_on_a_dask_cluster(root, tmp_path, unsharded, monkeypatch):
     distributed = pytest.importorskip("distributed")
+    # The cluster's workers run the tasks: they read these, not benchopt's.
+    monkeypatch.setenv("FASTMRI_ROOT", str(root))
+    monkeypatch.setenv("BENCHMARK_MRI_CHECKPOINTS", str(tmp_path / "ckpt_dask"))
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1,
                                   processes=True, dashboard_address=None) as cluster:
         config = yaml.safe_load((REPO / "configs" / "parallel_dask.yml").read_text())

@@ -13,6 +13,7 @@ model's output is multiplied back (see `reconstruct`). Models are thereby
 scale-free; losses are computed on the normalised scale (target / scale).
 """
 
+import multiprocessing
 import os
 from collections import defaultdict
 from dataclasses import dataclass
@@ -183,14 +184,23 @@ def stack_slices(items: list[dict]) -> dict:
 
 def loader_workers(split) -> int:
     """DataLoader worker processes: $BENCHMARK_MRI_LOADER_WORKERS if set;
-    else none for a split in memory, and for one read from disk one per
-    spare CPU core (at most 4), so that reading overlaps training."""
+    else none for a split in memory or in a parallel worker, and for one
+    read from disk one per spare CPU core (at most 4), so that reading
+    overlaps training."""
     value = os.environ.get("BENCHMARK_MRI_LOADER_WORKERS")
     if value is not None:
         return int(value)
-    if isinstance(split, MemorySplit):
+    if isinstance(split, MemorySplit) or _in_a_worker():
         return 0
     return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
+def _in_a_worker() -> bool:
+    """Whether this process is itself a parallel worker (benchopt -j's loky
+    workers, Dask's): its tasks already share the cores, and a loky or
+    daemonic process cannot start DataLoader workers."""
+    process = multiprocessing.current_process()
+    return process.daemon or process.name != "MainProcess"
 
 
 def training_loader(split, batch_size: int, generator: torch.Generator,

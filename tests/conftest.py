@@ -1,5 +1,6 @@
 """Shared fixtures and helpers: seeded, tiny, CPU-only."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -71,6 +73,20 @@ def benchopt_run(*args, output=None, env=None, raise_on_error=True, cache=None,
                                       benchmark=benchmark)
     return subprocess.run(cmd, capture_output=True, text=True, env=variables,
                           cwd=REPO)
+
+
+@contextlib.contextmanager
+def dask_cluster_config(folder: Path):
+    """A two-worker local Dask cluster, and the path of configs/parallel_dask.yml
+    pointed at it (skips when distributed is not installed)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1,
+                                  processes=True, dashboard_address=None) as cluster:
+        config = yaml.safe_load((REPO / "configs" / "parallel_dask.yml").read_text())
+        config["dask_address"] = cluster.scheduler_address
+        config_file = Path(folder) / "dask.yml"
+        config_file.write_text(yaml.safe_dump(config))
+        yield config_file
 
 
 def failing_solver(name: str, error: str) -> str:

@@ -2,9 +2,8 @@
 
 import pandas as pd
 import pytest
-import yaml
 
-from .conftest import REPO, benchopt_run, failing_solver
+from .conftest import REPO, benchopt_run, dask_cluster_config, failing_solver
 
 DATASET = ("phantom[image_size=32,n_coils=4,n_train_volumes=1,n_test_volumes=2,"
            "n_slices=2,acceleration=[4,8]]")
@@ -46,13 +45,7 @@ def test_n_jobs_matches_sequential(sequential, tmp_path):
 
 @pytest.mark.slow
 def test_dask_cluster_matches_sequential(sequential, tmp_path):
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1,
-                                  processes=True, dashboard_address=None) as cluster:
-        config = yaml.safe_load((REPO / "configs" / "parallel_dask.yml").read_text())
-        config["dask_address"] = cluster.scheduler_address
-        config_file = tmp_path / "dask.yml"
-        config_file.write_text(yaml.safe_dump(config))
+    with dask_cluster_config(tmp_path) as config_file:
         proc = run(tmp_path / "dask.parquet", "--parallel-config", str(config_file))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     pd.testing.assert_frame_equal(final_metrics(tmp_path / "dask.parquet"), sequential)

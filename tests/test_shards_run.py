@@ -5,12 +5,11 @@ with -j 2 and on a two-worker Dask cluster."""
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from benchmark_mri.data.fake_fastmri import write_volume
 from benchmark_mri.report.shards import merge_shards
 
-from .conftest import REPO, benchopt_run
+from .conftest import benchopt_run, dask_cluster_config
 
 DATASET = "fastmri_knee[n_train_volumes=2,n_test_volumes=None,n_slices=2{}]"
 SHARDED = ",shard=['0/3','1/3','2/3']"
@@ -76,16 +75,10 @@ def test_shards_with_two_jobs(root, tmp_path, unsharded):
 
 @pytest.mark.slow
 def test_shards_on_a_dask_cluster(root, tmp_path, unsharded, monkeypatch):
-    distributed = pytest.importorskip("distributed")
     # The cluster's workers run the tasks: they read these, not benchopt's.
     monkeypatch.setenv("FASTMRI_ROOT", str(root))
     monkeypatch.setenv("BENCHMARK_MRI_CHECKPOINTS", str(tmp_path / "ckpt_dask"))
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1,
-                                  processes=True, dashboard_address=None) as cluster:
-        config = yaml.safe_load((REPO / "configs" / "parallel_dask.yml").read_text())
-        config["dask_address"] = cluster.scheduler_address
-        config_file = tmp_path / "dask.yml"
-        config_file.write_text(yaml.safe_dump(config))
+    with dask_cluster_config(tmp_path) as config_file:
         frame = run(root, tmp_path, "dask", DATASET.format(SHARDED),
                     "--parallel-config", str(config_file))
     check_sharded(frame, unsharded)

@@ -16,7 +16,6 @@ the ways files are written or copied does that.
 """
 
 import hashlib
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -52,10 +51,3 @@ def _identity(path: str, size: int, mtime_ns: int) -> str:
             f.seek(int(i * step))
             digest.update(f.read(SAMPLE_BYTES))
     return digest.hexdigest()[:20]
-
-
-def stat_key(path) -> tuple[str, int, int]:
-    """(resolved path, size, mtime_ns): what says a file changed, cheaply."""
-    path = Path(path).resolve()
-    stat = os.stat(path)
-    return str(path), stat.st_size, stat.st_mtime_ns

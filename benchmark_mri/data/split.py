@@ -162,8 +162,6 @@ class MemorySplit(Split):
         return len(self.measurements)
 
     def __getitem__(self, i):
-        if isinstance(i, slice):
-            return self.measurements[i]
         return self.measurements[i]
 
     def n_slices(self, i):

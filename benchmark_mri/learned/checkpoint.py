@@ -51,6 +51,13 @@ def plain(obj):
     return obj
 
 
+def make_checkpoint(name: str, config, settings, key: str, model, meta: dict) -> dict:
+    """A self-describing checkpoint of `model`'s current weights (module doc)."""
+    return dict(model=name, config=plain(config), settings=plain(settings), key=key,
+                state_dict={k: v.detach().cpu() for k, v in model.state_dict().items()},
+                meta=dict(meta))
+
+
 def cache_key(model: str, config, settings, data_fingerprint: str) -> str:
     """Hex key of a trained model; config / settings are dataclasses or dicts."""
     payload = dict(model=model, config=plain(config), settings=plain(settings),

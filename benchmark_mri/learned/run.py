@@ -39,7 +39,7 @@ from dataclasses import replace
 import torch
 
 from ..data.split import as_split
-from .checkpoint import CheckpointCache, cache_key, plain
+from .checkpoint import CheckpointCache, cache_key, make_checkpoint
 from .data import reconstruct, slices_batch, with_acs_smaps
 from .device import resolve_device, synchronize, timed
 from .memory import PeakMemory
@@ -192,11 +192,8 @@ class LearnedRun:
 
     def checkpoint(self) -> dict:
         """A self-describing checkpoint of the current weights."""
-        return dict(model=self.name, config=plain(self.config),
-                    settings=plain(self.settings), key=self.key,
-                    state_dict={k: v.detach().cpu()
-                                for k, v in self.model.state_dict().items()},
-                    meta=dict(self.meta))
+        return make_checkpoint(self.name, self.config, self.settings, self.key,
+                               self.model, self.meta)
 
     def result(self) -> dict:
         """benchopt's get_result: test reconstructions and measurements.

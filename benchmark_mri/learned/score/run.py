@@ -46,7 +46,7 @@ import torch
 from ...data import center_crop
 from ...data.split import as_split
 from ...physics import Sense
-from ..checkpoint import CheckpointCache, cache_key, plain
+from ..checkpoint import CheckpointCache, cache_key, make_checkpoint
 from ..data import slices_batch, with_acs_smaps
 from ..device import resolve_device, timed
 from ..memory import PeakMemory
@@ -320,11 +320,8 @@ class ScorePosteriorRun:
 
     def checkpoint(self) -> dict:
         """A self-describing checkpoint of the current weights."""
-        return dict(model=self.name, config=plain(self.config),
-                    settings=plain(self.settings), key=self.key,
-                    state_dict={k: v.detach().cpu()
-                                for k, v in self.model.state_dict().items()},
-                    meta=dict(self.meta))
+        return make_checkpoint(self.name, self.config, self.settings, self.key,
+                               self.model, self.meta)
 
     def _nan_images(self) -> list[torch.Tensor]:
         return [torch.full((self.test.n_slices(i), *self.test.target_size(i)),

@@ -5,7 +5,7 @@ import torch
 from benchopt import BaseObjective
 
 from benchmark_mri.data.maps_cache import MapsCache, default_cache_dir
-from benchmark_mri.data.split import LazySplit, Subset, make_split
+from benchmark_mri.data.split import Subset, make_split
 from benchmark_mri.metrics import evaluate_volumes
 from benchmark_mri.results import (
     MAX_VOLUMES,
@@ -13,6 +13,7 @@ from benchmark_mri.results import (
     final_results,
     is_diverged,
 )
+from benchmark_mri.threads import use_thread_budget
 from benchmark_mri.version import code_version
 from benchmark_utils import run_guard
 
@@ -44,11 +45,12 @@ class Objective(BaseObjective):
     name = OBJECTIVE_NAME
     min_benchopt_version = "1.10"
     requirements = []
-    # Coil-map estimator of the test volumes, run once in set_data: "espirit"
-    # (the field's default for SENSE-based solvers) or "acs" (low-resolution
-    # ACS). Training volumes always get ACS maps: their only users, the
-    # learned solvers, take maps from the ACS (learned.data.with_acs_smaps),
-    # and ESPIRiT on a whole training split would cost minutes on fastMRI.
+    # Coil-map estimator of the test volumes, run when a solver first reads
+    # a measurement's maps: "espirit" (the field's default for SENSE-based
+    # solvers) or "acs" (low-resolution ACS). Training volumes always get ACS
+    # maps: their only users, the learned solvers, take maps from the ACS
+    # (learned.data.with_acs_smaps), and ESPIRiT on a whole training split
+    # would cost hours on fastMRI.
     parameters = {"smaps": ["espirit"]}
     test_dataset_name = "phantom"
 
@@ -60,16 +62,18 @@ class Objective(BaseObjective):
         return False, None
 
     def set_data(self, train, test, sampling):
-        # fastMRI datasets hand out file references: both splits are read
-        # lazily (benchmark_mri/data/split.py), the test split's maps come
-        # from the disk cache, computed here once for all solvers and runs;
-        # the phantom's volumes are measured now, in memory.
+        # Both splits are Splits over their source (benchmark_mri/data/split.py):
+        # fastMRI files are read when a solver reaches them, the phantom is
+        # measured now, in memory. No coil map is computed here: a test
+        # measurement's maps are computed (ESPIRiT maps of files: read from
+        # the disk cache, or computed once into it) when a solver first
+        # reads them; a solver that uses none or its own never pays for them.
+        # This process's torch and BLAS use its share of the cores.
         if not test:
             raise ValueError("The dataset has no test volume.")
+        self.n_threads = use_thread_budget()
         cache = MapsCache(default_cache_dir(Path(__file__).parent))
-        self.test = make_split(test, sampling, False, self.smaps, cache)
-        if isinstance(self.test, LazySplit):
-            self.test.prepare_maps(log=print)
+        self.test = make_split(test, sampling, False, self.smaps, cache, log=print)
         self.train = make_split(train, sampling, True, "acs")
         self.targets = self.test.targets()
 
@@ -82,7 +86,8 @@ class Objective(BaseObjective):
         # Targets are read one volume at a time (a lazy sequence).
         scores = evaluate_volumes(Subset(self.targets, scored),
                                   [recon[i] for i in scored])
-        result = {"n_scored": len(scored), "n_slices": self.test.n_slices_total}
+        result = {"n_scored": len(scored), "n_slices": self.test.n_slices_total,
+                  "n_threads": self.n_threads}
         for name, values in scores.items():
             with np.errstate(invalid="ignore"):  # NaN volumes: NaN, no warning
                 result[name] = float(np.mean(values)) if scored else float("nan")

@@ -1,8 +1,9 @@
 """`benchmark-mri prepare`: a split's coil maps computed ahead, in parallel.
 
-The objective computes the test split's maps on first use and caches them
-(data/maps_cache.py); on a whole fastMRI validation split that is hours of
-ESPIRiT in the first run. `prepare_maps` computes them beforehand, one
+A test measurement's maps are computed when a solver first reads them, and
+cached (data/coil_maps.py, data/maps_cache.py); on a whole fastMRI
+validation split that is hours of ESPIRiT inside the first run that needs
+them. `prepare_maps` computes them beforehand, one
 volume per joblib task, into the same cache ($BENCHMARK_MRI_CACHE), with
 the same keys: a run after it reads every map from the cache.
 """
@@ -10,7 +11,7 @@ the same keys: a run after it reads every map from the cache.
 from pathlib import Path
 
 from .data.maps_cache import MapsCache, default_cache_dir
-from .data.split import LazySplit
+from .data.split import make_split
 
 
 def dataset_instances(benchmark_dir: Path, pattern: str) -> list:
@@ -25,7 +26,7 @@ def dataset_instances(benchmark_dir: Path, pattern: str) -> list:
 
 
 def _prepare_volume(ref, sampling, smaps: str, cache_root: Path) -> int:
-    split = LazySplit([ref], sampling, False, smaps, MapsCache(cache_root))
+    split = make_split([ref], sampling, False, smaps, MapsCache(cache_root))
     return split.prepare_maps()
 
 
@@ -44,7 +45,7 @@ def prepare_maps(benchmark_dir: Path, pattern: str, smaps: str = "espirit",
         if "unavailable" in data:
             raise ValueError(f"{dataset}: {data['unavailable']}")
         refs = data["test"]
-        split = LazySplit(refs, data["sampling"], False, smaps, MapsCache(root))
+        split = make_split(refs, data["sampling"], False, smaps, MapsCache(root))
         todo = [i for i in range(len(split)) if split.missing_maps(i)]
         log(f"{dataset}: {len(refs)} test volumes, {len(todo)} without cached "
             f"{smaps} maps; computing them with {jobs} job(s) into {root}")

@@ -1,7 +1,6 @@
 from benchopt import BaseSolver
 
 from benchmark_mri.classical import check_grappa_inputs, grappa
-from benchmark_mri.data.split import MemorySplit
 
 
 class Solver(BaseSolver):
@@ -11,15 +10,16 @@ class Solver(BaseSolver):
 
     name = "grappa"
     sampling_strategy = "run_once"
+    reads_coil_maps = False  # benchmark-mri plan: no maps computed for it
     parameters = {"kernel_size": [5], "lmbda": [0.01]}
     # benchopt test's phantom has 32 columns: a 3-column ACS at 4x.
     test_config = {"kernel_size": 3}
 
     def skip(self, test, train):
-        # A split read from disk is checked on its first volume only (reading
-        # all of a whole fastMRI split to skip would cost a pass over it);
+        # A split read from disk is checked on the first chunk of its first
+        # volume only (reading a whole fastMRI split to skip would cost a pass);
         # grappa() checks every volume again when it runs.
-        checked = test if isinstance(test, MemorySplit) else test[:1]
+        checked = test if test.in_memory else [next(test.chunks(0))]
         try:
             for m in checked:
                 check_grappa_inputs(m, self.kernel_size, self.lmbda)
@@ -31,6 +31,7 @@ class Solver(BaseSolver):
         self.test = test
 
     def run(self, _):
+        # chunk by chunk: one chunk of slices in memory at a time
         self.recon = self.test.map(lambda m: grappa(m, self.kernel_size, self.lmbda))
 
     def get_result(self):

@@ -8,13 +8,14 @@ class Solver(BaseSolver):
 
     name = "zero_filled"
     sampling_strategy = "run_once"
+    reads_coil_maps = False  # benchmark-mri plan: no maps computed for it
     parameters = {}
 
     def set_objective(self, test, train):
         self.test = test
 
     def run(self, _):
-        self.recon = self.test.map(zero_filled)  # one volume in memory at a time
+        self.recon = self.test.map(zero_filled)  # one chunk of slices at a time
 
     def get_result(self):
         return dict(recon=self.recon)

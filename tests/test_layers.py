@@ -13,19 +13,21 @@ import pytest
 from .conftest import REPO
 
 # physics <- data <- classical, learned, metrics <- results <- report <- cli;
-# version.py (the source fingerprint) is at the bottom.
+# version.py (the source fingerprint), threads.py (each process's share of
+# the cores), progress.py (progress lines) and allocator.py (freed blocks back
+# to the system) are at the bottom.
 LAYERS = {
-    "version": 0,
+    "version": 0, "threads": 0, "progress": 0, "allocator": 0,
     "physics": 1,
     "data": 2,
     "classical": 3, "learned": 3, "metrics": 3,
     "results": 4,
-    "report": 5, "prepare": 5,
+    "report": 5, "prepare": 5, "plan": 5,
     "cli": 6,
 }
 # benchopt is imported only by the report's reader (benchopt.results.read_results)
 # and by `benchmark-mri prepare`, which instantiates the datasets of a -d pattern.
-MAY_IMPORT_BENCHOPT = {"report", "prepare"}
+MAY_IMPORT_BENCHOPT = {"report", "prepare", "plan"}
 
 
 def _unit(package: str, module: str) -> str | None:

@@ -26,6 +26,25 @@ def objective():
     return objective
 
 
+def test_set_data_computes_no_coil_maps():
+    """Maps are computed when a solver first reads them, never "in case"."""
+    bench = Benchmark(REPO)
+    dataset = next(d for d in bench.get_datasets() if d.name == "phantom")
+    dataset = dataset.get_instance(image_size=32, n_coils=2, n_train_volumes=1,
+                                   n_test_volumes=2, n_slices=2)
+    dataset._run_context = RunContext(base_seed="0", repetition=0)
+    objective = bench.get_benchmark_objective().get_instance()
+    objective.set_data(**dataset.get_data())
+    test = objective.get_objective()["test"]
+    assert not any(test[i].maps_ready for i in range(len(test)))
+    assert test[0].smaps.shape == test[0].y.shape and test[0].maps_ready
+
+
+def test_the_result_records_the_threads_of_the_run(objective):
+    result = objective.evaluate_result(recon=[0.5 * t for t in objective.targets])
+    assert result["n_threads"] == torch.get_num_threads() >= 1
+
+
 def test_solvers_never_see_test_targets(objective):
     problem = objective.get_objective()
     assert set(problem) == {"test", "train"}

@@ -206,16 +206,21 @@ class WaveletL1Split:
     """WaveletL1 on every volume of a split, stepped together (what
     solvers/ista_l1.py drives from benchopt's callback).
 
-    measurements: list of Measurement; lmbda, lipschitz, kwargs: as
-    WaveletL1.for_measurement. `diverged`: None or why (the first volume
-    that diverged, said once through `log`).
+    measurements: a data.split.Split or a list of Measurement, read once
+    here (each volume's data term is kept, not the split); lmbda, lipschitz,
+    kwargs: as WaveletL1.for_measurement. `diverged`: None or why (the first
+    volume that diverged, said once through `log`).
     """
 
     def __init__(self, measurements, lmbda: float, lipschitz="bound", log=print,
                  **kwargs):
-        self.measurements, self.log = measurements, log
-        self.algs = [WaveletL1.for_measurement(m, lmbda, lipschitz, **kwargs)
-                     for m in measurements]
+        self.log = log
+        self.names, self.sizes, self.algs = [], [], []
+        for i in range(len(measurements)):  # one measurement bound at a time
+            m = measurements[i]
+            self.names.append(m.name)
+            self.sizes.append((m.y.shape[0], *m.target_size))
+            self.algs.append(WaveletL1.for_measurement(m, lmbda, lipschitz, **kwargs))
         self.diverged = None
 
     def step(self):
@@ -224,9 +229,9 @@ class WaveletL1Split:
         self._check()
 
     def _check(self):
-        for m, alg in zip(self.measurements, self.algs):
+        for name, alg in zip(self.names, self.algs):
             if alg.diverged is not None and self.diverged is None:
-                self.diverged = f"volume {m.name!r}: {alg.diverged}"
+                self.diverged = f"volume {name!r}: {alg.diverged}"
                 self.log(f"wavelet-l1 diverged, {self.diverged}. The run stops "
                          "here: it is recorded as diverged (diverged=1, NaN "
                          "metrics).")
@@ -240,11 +245,10 @@ class WaveletL1Split:
                                     for alg in self.algs]).mean())
             self._check()
         if self.diverged is not None:
-            return dict(recon=[torch.full((m.y.shape[0], *m.target_size), float("nan"))
-                               for m in self.measurements],
+            return dict(recon=[torch.full(size, float("nan")) for size in self.sizes],
                         cost=float("nan"), diverged=1)
-        return dict(recon=[center_crop(alg.magnitude(), m.target_size)
-                           for alg, m in zip(self.algs, self.measurements)],
+        return dict(recon=[center_crop(alg.magnitude(), size[1:])
+                           for alg, size in zip(self.algs, self.sizes)],
                     cost=cost, diverged=0)
 
 

@@ -268,22 +268,25 @@ class VolumeRef:
             size = tuple(min(s, t) for s, t in zip(size, self.info.target_shape[-2:]))
         return size
 
-    def read(self, first: int = 0, count: int | None = None) -> Volume:
+    def read(self, first: int = 0, count: int | None = None,
+             with_target: bool = True) -> Volume:
         """The selected slices first .. first + count - 1 (all by default) as
         a Volume with first_slice = first (their masks are those they have in
-        the whole selection)."""
+        the whole selection); with_target=False reads no reference (target
+        None)."""
         count = self.n_slices - first if count is None else count
         if not (0 <= first and count >= 1 and first + count <= self.n_slices):
             raise IndexError(f"{self.info.path}: slices {first}..{first + count - 1} "
                              f"of a selection of {self.n_slices}.")
         index = slice(self.start + first, self.start + first + count)
-        kspace, target = _read_slices(self.info, index)
-        if target is None:
-            target = rss(ifft2c(kspace))
-        target = center_crop(target, self.target_size).contiguous()
+        kspace, target = _read_slices(self.info, index, with_target)
+        if with_target:
+            if target is None:
+                target = rss(ifft2c(kspace))
+            target = center_crop(target, self.target_size).contiguous()
         return Volume(
             name=self.name,
-            kspace=kspace.contiguous(),
+            kspace=kspace,
             target=target,
             acquired_columns=self.info.header.acquired_columns,
             first_slice=first,
@@ -322,18 +325,19 @@ def _read(info: FileInfo, index: slice, get):
         ) from None
 
 
-def _read_slices(info: FileInfo, index: slice):
+def _read_slices(info: FileInfo, index: slice, with_target: bool = True):
     """(kspace (S, C, H, W) complex64, reference (S, h', w') or None) of the
-    file's slices `index`, checked finite (and the reference non-zero)."""
+    file's slices `index`, checked finite (and the reference non-zero); no
+    reference read when with_target is False."""
     key = TARGET_KEYS[info.challenge]
 
     def get(f):
-        target = f[key][index] if key in f else None
-        return f["kspace"][index], target
+        target = f[key][index] if with_target and key in f else None
+        return _read_complex64(f["kspace"], index), target
 
     kspace, target = _read(info, index, get)
-    check_finite(info.path, "kspace", kspace, index.start)
-    kspace = torch.from_numpy(kspace.astype(np.complex64, copy=False))
+    check_finite(info.path, "kspace", kspace.view(np.float32), index.start)
+    kspace = torch.from_numpy(kspace)
     if info.challenge == "singlecoil":
         kspace = kspace[:, None]
     if target is not None:
@@ -341,6 +345,17 @@ def _read_slices(info: FileInfo, index: slice):
         check_nonzero(info.path, key, target, index.start)
         target = torch.from_numpy(np.asarray(target, dtype=np.float32))
     return kspace, target
+
+
+def _read_complex64(dataset, index: slice) -> np.ndarray:
+    """dataset[index] as complex64, read straight into its array (no
+    temporary of another dtype when the file stores complex64)."""
+    shape = (index.stop - index.start, *dataset.shape[1:])
+    if dataset.dtype != np.complex64:
+        return dataset[index].astype(np.complex64)
+    out = np.empty(shape, np.complex64)
+    dataset.read_direct(out, np.s_[index.start:index.stop])
+    return out
 
 
 def read_volume(

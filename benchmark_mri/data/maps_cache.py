@@ -50,6 +50,10 @@ def maps_key(identity: str, slice_index: int, column_mask, method: str,
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def _warn(text: str):
+    warnings.warn(text, stacklevel=4)
+
+
 class MapsCache:
     """Coil maps by key: `load(key, shape)`, `save(key, maps)`; see the module doc.
 
@@ -58,7 +62,7 @@ class MapsCache:
 
     def __init__(self, root: Path | None, log=None):
         self.root = None if root is None else Path(root)
-        self.log = log or (lambda text: warnings.warn(text, stacklevel=3))
+        self.log = log or _warn
         self.memory: dict[str, torch.Tensor] = {}
         self.disabled_because = None if root is not None else "no cache folder"
 

@@ -12,9 +12,10 @@ from ..physics import (
     pipe_menon_dcf,
 )
 from ..physics.trajectories import NonCartesianSampling
+from .coil_maps import CoilMaps
 from .noncartesian import NonCartesianScan, ShotSampling
 from .phantom import phantom_volumes
-from .smaps import estimate_smaps, estimate_smaps_nufft
+from .smaps import estimate_smaps_nufft
 from .transforms import center_crop
 from .types import Measurement, Volume
 
@@ -48,21 +49,24 @@ def measure(
     volume: Volume | NonCartesianScan,
     sampling: CartesianSampling | NonCartesianSampling | ShotSampling,
     keep_target: bool,
-    smaps: str = "acs",
-    maps=None,
+    smaps: "str | CoilMaps" = "acs",
+    keys=None,
     draw: str | None = None,
+    target_size: tuple[int, int] | None = None,
 ):
-    """Undersample `volume` with its per-slice masks and estimate coil maps.
+    """Undersample `volume` with its per-slice masks; Cartesian coil maps
+    are deferred (computed when first read, data/coil_maps.py).
 
     keep_target=False for the test split, so that a solver can never read its
-    reference. smaps: coil-map estimator for Cartesian data, "espirit" or
-    "acs" (data/smaps.py), run once here so that solvers share the maps;
-    maps: a function (y, mask) -> maps used instead (a disk cache of them,
-    data/split.py); draw: other masks than the volume's fixed ones
-    (`volume_mask`). A
-    NonCartesianSampling samples the fully sampled coil images along its
-    trajectory instead (`measure_nufft`, maps from the k-space centre). A
-    raw non-Cartesian scan takes a ShotSampling (`measure_scan`).
+    reference. smaps: the Cartesian maps estimator, "espirit" or "acs"
+    (data/smaps.py), or a CoilMaps provider; keys: the slices' keys in the
+    provider's disk cache (data/split.py), or None; draw: other masks than
+    the volume's fixed ones (`volume_mask`); target_size: (h, w) of the
+    reference when the volume was read without it (default: the target's,
+    else the k-space's). A NonCartesianSampling samples the fully sampled
+    coil images along its trajectory instead (`measure_nufft`, maps from the
+    k-space centre). A raw non-Cartesian scan takes a ShotSampling
+    (`measure_scan`).
     """
     if not torch.isfinite(torch.view_as_real(volume.kspace)).all():
         raise ValueError(
@@ -81,12 +85,13 @@ def measure(
         return measure_nufft(volume, sampling, keep_target)
     mask = volume_mask(volume, sampling, draw)
     y = volume.kspace * mask
+    maps = smaps if isinstance(smaps, CoilMaps) else CoilMaps(smaps)
     return Measurement(
         name=volume.name,
         y=y,
         mask=mask,
-        smaps=estimate_smaps(y, mask, smaps) if maps is None else maps(y, mask),
-        target_size=_target_size(volume),
+        smaps=maps.deferred(y, mask, keys, volume.name),
+        target_size=target_size or _target_size(volume),
         target=volume.target if keep_target else None,
     )
 

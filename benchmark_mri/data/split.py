@@ -1,81 +1,53 @@
-"""A split's measurements as solvers get them: in memory, or read lazily.
+"""A split's measurements as solvers get them: one `Split` over a volume source.
 
-The objective hands solvers two `Split`s (test, train). A Split is a
-sequence of `Measurement`s: `len(split)`, `split[i]`, `for m in split`;
-iterating holds one volume at a time. What a solver must know before reading
-any k-space is metadata: `names`, `n_slices(i)`, `target_size(i)`,
-`acquisition(i)` (what slices must share to be batched), `is_cartesian`,
-`has_targets`. Learned solvers stream their training slices through
-`training_slice(i, s, draw)` (learned/data.py's DataLoader) and key their
-checkpoints by `fingerprint()`.
+The objective hands solvers two Splits (test, train). A Split is a sequence
+of `Measurement`s: `len(split)`, `split[i]`, `for m in split`. What a solver
+must know before reading any k-space is metadata: `names`, `n_slices(i)`,
+`target_size(i)`, `acquisition(i)` (what slices must share to be batched),
+`is_cartesian`, `has_targets`. A solver that works slice by slice goes
+through a volume in chunks (`chunks(i)`, `map(fn)`): memory then holds one
+chunk of slices, not a volume. Learned solvers stream their training slices
+through `training_slice(i, s, draw)` (learned/data.py's DataLoader) and key
+their checkpoints by `fingerprint()`.
 
-- `MemorySplit`: measurements computed once, kept in memory (the phantom,
-  raw non-Cartesian scans: small by design).
-- `LazySplit`: fastMRI files by reference (data.fastmri.VolumeRef); a volume
-  is read, undersampled and given its maps when a solver asks for it, and
-  dropped after (one volume is kept for a repeated access). Maps by an
-  estimator in CACHED_METHODS (ESPIRiT) come from the disk cache
-  (data/maps_cache.py), computed once per slice; `prepare_maps()` fills it.
-  Its fingerprint is the files' identities (data/identity.py), the selected
-  slices, the sampling and the maps estimator, never their bytes.
+The source (data/sources.py) says how to read a volume; the Split measures
+it (data.measure: masks seeded per slice, so a chunk or a slice read alone
+gets the masks it has in the whole volume). Measurements of a source in
+memory are kept; those of files are read when asked and dropped after (the
+last volume is kept for a repeated access). Coil maps are deferred: a
+measurement's maps are computed, or read from the disk cache for files,
+when a solver first reads `m.smaps` (data/coil_maps.py); `with_smaps`
+gives the same split with another estimator. The fingerprint of files is
+their identities (data/identity.py), the selected slices, the sampling and
+the maps estimator, never their bytes; that of volumes in memory is their
+measurements' content.
 """
 
 import hashlib
-import os
-import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 
 import torch
 
 from ..physics.trajectories import NonCartesianSampling
-from .fastmri import VolumeRef
-from .identity import file_identity
+from ..progress import Progress
+from .coil_maps import CACHED_METHODS, CoilMaps
 from .maps_cache import MapsCache, maps_key
 from .measure import measure, slice_masks
-from .smaps import estimate_smaps
+from .noncartesian import ShotSampling
+from .sources import VolumeFiles, VolumeSource, source_of
 from .types import Measurement
 
-CACHED_METHODS = ("espirit",)
-
-
-class Split(Sequence):
-    """The common interface (module doc); subclasses define the reading."""
-
-    names: list[str]
-
-    def target(self, i: int) -> torch.Tensor | None:
-        """The (S, h, w) reference of volume i (None: unscored); the objective's."""
-        raise NotImplementedError
-
-    def targets(self) -> "Targets":
-        """The references, read one at a time when indexed (see Targets)."""
-        return Targets(self)
-
-    @property
-    def is_cartesian(self) -> bool:
-        return all(self.acquisition(i)[-1] == "" for i in range(len(self)))
-
-    @property
-    def n_slices_total(self) -> int:
-        return sum(self.n_slices(i) for i in range(len(self)))
-
-    def map(self, fn) -> list:
-        """[fn(m) for m in split], holding one volume at a time (a loop
-        variable would keep the previous volume alive while the next is
-        read): how a solver that keeps only its outputs goes through a split."""
-        return [fn(self[i]) for i in range(len(self))]
-
-    def slices(self) -> list[tuple[int, int]]:
-        """Every (volume, slice) pair, in order."""
-        return [(i, s) for i in range(len(self)) for s in range(self.n_slices(i))]
+# Slices of a chunk: as many as fit in this many bytes of k-space (one at
+# least); what `chunks` and `map` hold of a volume read from files.
+CHUNK_BYTES = 2**27
 
 
 class Targets(Sequence):
     """A split's references as a sequence: element i is read when indexed
     (`available(i)` says whether there is one, without reading it)."""
 
-    def __init__(self, split: Split):
+    def __init__(self, split: "Split"):
         self.split = split
 
     def __len__(self):
@@ -105,13 +77,223 @@ class Subset(Sequence):
         return self.items[self.indices[i]]
 
 
-def _acquisition(m: Measurement) -> tuple:
-    """What slices must share to be batched: shapes, and the trajectory."""
-    traj = "" if m.traj is None else hashlib.sha1(m.traj.tobytes()).hexdigest()
-    return (*m.y.shape[1:], *m.image_shape, *m.target_size, traj)
+class Split(Sequence):
+    """Measurements of a volume source (module doc).
+
+    source: a data.sources.VolumeSource; sampling: the Cartesian, retrospective
+    non-Cartesian or shot sampling; keep_target: measurements carry their
+    targets (training split); maps: the CoilMaps provider of Cartesian maps.
+    """
+
+    def __init__(self, source: VolumeSource, sampling, keep_target: bool,
+                 maps: CoilMaps | None = None):
+        self.source, self.sampling, self.keep_target = source, sampling, keep_target
+        self.maps = maps or CoilMaps("acs")
+        self.names = list(source.names)
+        self._kept: dict[int, Measurement] = {}
+
+    # What a solver knows without reading ------------------------------------
+
+    def __len__(self):
+        return len(self.source)
+
+    def n_slices(self, i: int) -> int:
+        return self.source.n_slices(i)
+
+    @property
+    def n_slices_total(self) -> int:
+        return sum(self.n_slices(i) for i in range(len(self)))
+
+    def target_size(self, i: int) -> tuple[int, int]:
+        return self.source.target_size(i)
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether the measurements are kept (a source in memory): else read
+        from files when asked."""
+        return self.source.in_memory
+
+    @property
+    def is_cartesian(self) -> bool:
+        return not isinstance(self.sampling, NonCartesianSampling | ShotSampling)
+
+    @property
+    def has_targets(self) -> bool:
+        return self.keep_target and all(self.source.has_reference(i)
+                                        for i in range(len(self)))
+
+    def acquisition(self, i: int) -> tuple:
+        """What slices must share to be batched: k-space shape (C, H, W) or
+        (C, K), image grid (H, W), target size (h, w), trajectory digest
+        ("" for Cartesian data)."""
+        if isinstance(self.sampling, ShotSampling):  # a raw scan's own trajectory
+            m = self[i]
+            traj = hashlib.sha1(m.traj.tobytes()).hexdigest()
+            return (*m.y.shape[1:], *m.image_shape, *m.target_size, traj)
+        C, H, W = self.source.kspace_shape(i)
+        h, w = self.target_size(i)
+        if isinstance(self.sampling, NonCartesianSampling):
+            traj = self.sampling.traj(max(h, w))
+            return (C, len(traj), h, w, h, w, hashlib.sha1(traj.tobytes()).hexdigest())
+        return (C, H, W, H, W, h, w, "")
+
+    def slices(self) -> list[tuple[int, int]]:
+        """Every (volume, slice) pair, in order."""
+        return [(i, s) for i in range(len(self)) for s in range(self.n_slices(i))]
+
+    # Reading ----------------------------------------------------------------
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = range(len(self))[i]
+        if i not in self._kept:
+            if not self.source.in_memory:
+                self._kept.clear()  # drop the previous volume first
+            self._kept[i] = self._measure(i)
+        return self._kept[i]
+
+    def _measure(self, i: int, first: int = 0, count: int | None = None,
+                 draw: str | None = None) -> Measurement:
+        volume = self.source.read(i, first, count, with_target=self.keep_target)
+        keys = self._keys(i, volume) if draw is None else None
+        return measure(volume, self.sampling, self.keep_target, self.maps, keys,
+                       draw, target_size=self.target_size(i))
+
+    def chunk_slices(self, i: int, multiple_of: int = 1) -> int:
+        """Slices per chunk of volume i: those of CHUNK_BYTES of k-space, a
+        multiple of `multiple_of` (a batch size), all of a volume in memory."""
+        if self.source.in_memory:
+            return self.n_slices(i)
+        C, H, W = self.source.kspace_shape(i)
+        fit = max(1, CHUNK_BYTES // (8 * C * H * W))
+        return max(multiple_of, fit // multiple_of * multiple_of)
+
+    def chunks(self, i: int, multiple_of: int = 1):
+        """Volume i as Measurements of consecutive slices (module doc); a
+        volume in memory is one chunk."""
+        if self.source.in_memory or i in self._kept:
+            yield self[i]
+            return
+        step = self.chunk_slices(i, multiple_of)
+        for first in range(0, self.n_slices(i), step):
+            yield self._measure(i, first, min(step, self.n_slices(i) - first))
+
+    def map(self, fn, multiple_of: int = 1) -> list:
+        """[fn(volume i) for each i], fn applied chunk by chunk and its
+        outputs concatenated along slices: how a solver that works slice by
+        slice and keeps only its outputs goes through a split."""
+        out = []
+        with Progress(f"reconstructing {len(self)} volume(s)",
+                      self.n_slices_total) as progress:
+            for i in range(len(self)):
+                out.append(torch.cat([fn(chunk)
+                                      for chunk in self.chunks(i, multiple_of)]))
+                progress.update(out[-1].shape[0])
+        return out
+
+    def target(self, i: int) -> torch.Tensor | None:
+        """The (S, h, w) reference of volume i (None: unscored); the objective's."""
+        return self.source.reference(i)
+
+    def has_reference(self, i: int) -> bool:
+        return self.source.has_reference(i)
+
+    def targets(self) -> Targets:
+        """The references, read one at a time when indexed (see Targets)."""
+        return Targets(self)
+
+    def training_slice(self, i: int, s: int, draw: str | None = None) -> dict:
+        """Slice s of volume i (fields of Measurement, one slice), read alone
+        unless its volume is kept; draw: fresh masks (data.measure.volume_mask)
+        re-measured from the fully sampled slice, with ACS maps."""
+        if draw is not None and not self.is_cartesian:
+            raise ValueError("Fresh training masks (train_masks='random') are "
+                             "Cartesian masks; a non-Cartesian trajectory is fixed.")
+        if draw is None and self.source.in_memory:
+            return slice_fields(self[i], s)
+        return slice_fields(self._measure(i, s, 1, draw), 0)
+
+    def with_smaps(self, method: str) -> "Split":
+        """The split with Cartesian maps by `method` (the same source; the
+        disk cache is shared)."""
+        if method == self.maps.method or not self.is_cartesian:
+            return self
+        return Split(self.source, self.sampling, self.keep_target,
+                     CoilMaps(method, self.maps.cache, self.maps.log))
+
+    def head(self, n_slices: int = 1) -> "Split":
+        """The split of the first n_slices of the first volume (what
+        `benchmark-mri plan` measures throughputs on)."""
+        return Split(self.source.head(n_slices), self.sampling, self.keep_target,
+                     self.maps)
+
+    # Identity ---------------------------------------------------------------
+
+    def fingerprint(self) -> str:
+        """SHA-256 (hex, 16 chars) of what determines this split's
+        measurements (module doc): the checkpoint key of its training."""
+        if self.source.in_memory:
+            return fingerprint_measurements(self[i] for i in range(len(self)))
+        digest = hashlib.sha256(repr((self.sampling, self.maps.method)).encode())
+        for i, ref in enumerate(self.source.refs):
+            digest.update(repr((self.source.file_identity(i), ref.start, ref.stop,
+                                ref.max_target_size)).encode())
+        return digest.hexdigest()[:16]
+
+    # Coil maps through the cache -----------------------------------------------
+
+    def _keys(self, i: int, volume) -> list[str] | None:
+        """The cache keys of the slices of `volume` (read from volume i), or
+        None when the maps are not cached (volumes in memory, ACS maps)."""
+        if not self._cached_maps():
+            return None
+        mask = slice_masks(volume.name, volume.kspace.shape[0], volume.kspace.shape[-1],
+                           volume.acquired_columns, self.sampling, volume.first_slice)
+        return self._slice_keys(i, volume.first_slice, mask)
+
+    def _slice_keys(self, i, first, mask):
+        identity = self.source.file_identity(i)
+        return [maps_key(identity, self.source.file_slice(i, first + s),
+                         mask[s].reshape(-1), self.maps.method)
+                for s in range(mask.shape[0])]
+
+    def _cached_maps(self) -> bool:
+        return (isinstance(self.source, VolumeFiles) and self.is_cartesian
+                and self.maps.method in CACHED_METHODS)
+
+    def missing_maps(self, i: int) -> bool:
+        """Whether some of volume i's cached maps are still to be computed
+        (False when its maps are not cached)."""
+        if not self._cached_maps():
+            return False
+        ref = self.source.refs[i]
+        mask = slice_masks(ref.name, ref.n_slices, ref.info.shape[-1],
+                           ref.info.header.acquired_columns, self.sampling)
+        return not self.maps.cached(self._slice_keys(i, 0, mask))
+
+    def prepare_maps(self, log=None) -> int:
+        """Compute the maps missing from the cache (reads those volumes only,
+        chunk by chunk); returns how many volumes were computed."""
+        todo = [i for i in range(len(self)) if self.missing_maps(i)]
+        for n, i in enumerate(todo):
+            if log is not None:
+                log(f"coil maps ({self.maps.method}) of {self.names[i]}: {n + 1} of "
+                    f"{len(todo)} volumes to compute")
+            for chunk in self.chunks(i):
+                chunk.smaps  # noqa: B018 (computes and stores them)
+        return len(todo)
+
+    def __getstate__(self):
+        # What a DataLoader worker started by spawn receives: no measurement
+        # (their deferred maps are not picklable, and workers read their own).
+        state = dict(self.__dict__)
+        state["_kept"] = {} if not self.source.in_memory else {
+            i: m for i, m in self._kept.items() if m.maps_ready}
+        return state
 
 
-def _slice_fields(m: Measurement, s: int) -> dict:
+def slice_fields(m: Measurement, s: int) -> dict:
     """Slice s of a measurement as the training loader stacks it."""
     return dict(y=m.y[s], smaps=m.smaps[s],
                 mask=None if m.mask is None else m.mask[s],
@@ -135,34 +317,24 @@ def fingerprint_measurements(measurements) -> str:
     return digest.hexdigest()[:16]
 
 
-class MemorySplit(Split):
-    """Measurements held in memory.
+def make_split(volumes, sampling, keep_target: bool, smaps: str = "acs",
+               cache: MapsCache | None = None, log=None) -> Split:
+    """The Split of a dataset's volumes (VolumeRefs or volumes in memory);
+    smaps: the Cartesian maps estimator, computed on demand; cache: the disk
+    cache of the cached estimators' maps for files; log: said when maps are
+    computed."""
+    return Split(source_of(volumes), sampling, keep_target, CoilMaps(smaps, cache, log))
 
-    measurements: list of Measurement; targets: the references of a test
-    split (its measurements carry none), or None; volumes / sampling: the
-    fully sampled volumes they were measured from, which fresh training masks
-    (train_masks="random") need.
-    """
 
-    def __init__(self, measurements, targets=None, volumes=None, sampling=None):
+class MeasuredSource(VolumeSource):
+    """Measurements made elsewhere (scripts, tests): `as_split` wraps them."""
+
+    in_memory = True
+
+    def __init__(self, measurements, targets=None):
         self.measurements = list(measurements)
-        self._targets = None if targets is None else list(targets)
-        self.volumes, self.sampling = volumes, sampling
+        self.targets = None if targets is None else list(targets)
         self.names = [m.name for m in self.measurements]
-
-    @classmethod
-    def from_volumes(cls, volumes, sampling, keep_target: bool, smaps: str = "acs"):
-        """Measure every volume now (data.measure); a test split keeps the
-        references apart from the measurements."""
-        measurements = [measure(v, sampling, keep_target, smaps) for v in volumes]
-        targets = None if keep_target else [v.target for v in volumes]
-        return cls(measurements, targets, list(volumes), sampling)
-
-    def __len__(self):
-        return len(self.measurements)
-
-    def __getitem__(self, i):
-        return self.measurements[i]
 
     def n_slices(self, i):
         return self.measurements[i].y.shape[0]
@@ -170,213 +342,60 @@ class MemorySplit(Split):
     def target_size(self, i):
         return tuple(self.measurements[i].target_size)
 
-    def acquisition(self, i):
-        return _acquisition(self.measurements[i])
-
-    @property
-    def has_targets(self):
-        return all(m.target is not None for m in self.measurements)
-
-    def has_reference(self, i):
-        return self.target(i) is not None
-
-    def target(self, i):
-        if self._targets is not None:
-            return self._targets[i]
+    def reference(self, i):
+        if self.targets is not None:
+            return self.targets[i]
         return self.measurements[i].target
 
-    def training_slice(self, i: int, s: int, draw: str | None = None) -> dict:
-        """Slice s of volume i (fields of Measurement, one slice); draw: fresh
-        masks (data.measure.volume_mask) re-measured from the fully sampled
-        volume, with ACS maps."""
-        if draw is None:
-            return _slice_fields(self.measurements[i], s)
-        if self.volumes is None or not self.is_cartesian:
-            raise ValueError("Fresh training masks (train_masks='random') need the "
-                             "fully sampled Cartesian volumes of the training split.")
-        v = self.volumes[i]
-        one = replace(v, kspace=v.kspace[s:s + 1], first_slice=v.first_slice + s,
-                      target=None if v.target is None else v.target[s:s + 1])
-        return _slice_fields(measure(one, self.sampling, True, "acs", draw=draw), 0)
-
-    def fingerprint(self) -> str:
-        return fingerprint_measurements(self.measurements)
-
-    def with_smaps(self, method: str) -> "MemorySplit":
-        """The split with maps re-estimated by `method` on Cartesian volumes."""
-        measurements = [replace(m, smaps=estimate_smaps(m.y, m.mask, method))
-                        if m.is_cartesian else m for m in self.measurements]
-        return MemorySplit(measurements, self._targets, self.volumes, self.sampling)
+    def has_reference(self, i):
+        return self.reference(i) is not None
 
 
-class LazySplit(Split):
-    """Volumes of fastMRI files, read when asked (module doc).
+class _MeasuredSplit(Split):
+    """A Split of measurements made elsewhere (as_split): they are its
+    measurements as they are, unless `maps` replaces their Cartesian maps
+    (deferred); with no fully sampled volume, no fresh training masks."""
 
-    refs: list of data.fastmri.VolumeRef; sampling: the Cartesian or
-    retrospective non-Cartesian sampling; keep_target: measurements carry
-    their targets (training split); smaps: the Cartesian maps estimator;
-    cache: a MapsCache for the estimators of CACHED_METHODS, or None.
-    """
+    def __init__(self, source: MeasuredSource, maps: CoilMaps | None = None):
+        super().__init__(source, None, keep_target=True, maps=maps)
+        self.maps_given = maps is not None
+        for i, m in enumerate(source.measurements):
+            if maps is not None and m.is_cartesian:
+                m = replace(m, smaps=maps.deferred(m.y, m.mask, None, m.name))
+            self._kept[i] = m
 
-    def __init__(self, refs, sampling, keep_target: bool, smaps: str = "acs",
-                 cache: MapsCache | None = None):
-        self.refs = list(refs)
-        self.sampling, self.keep_target, self.smaps = sampling, keep_target, smaps
-        self.cache = cache if smaps in CACHED_METHODS else None
-        if smaps in CACHED_METHODS and self.cache is None:
-            self.cache = MapsCache(None)  # in memory: computed once per run
-        self.names = [r.name for r in self.refs]
-        self._last = (None, None)
-        self._references: dict[int, torch.Tensor] = {}
-
-    def __len__(self):
-        return len(self.refs)
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        i = range(len(self))[i]
-        if self._last[0] != i:
-            self._last = (None, None)  # drop the previous volume first
-            volume = self.refs[i].read()
-            self._last = (i, measure(volume, self.sampling, self.keep_target,
-                                     self.smaps, maps=self._maps_of(i)))
-        return self._last[1]
-
-    def n_slices(self, i):
-        return self.refs[i].n_slices
-
-    def target_size(self, i):
-        return self.refs[i].target_size
-
-    def acquisition(self, i):
-        ref = self.refs[i]
-        _, C, H, W = ref.info.shape
-        h, w = ref.target_size
-        if isinstance(self.sampling, NonCartesianSampling):
-            traj = self.sampling.traj(max(h, w))
-            return (C, len(traj), h, w, h, w, hashlib.sha1(traj.tobytes()).hexdigest())
-        return (C, H, W, H, W, h, w, "")
+    @property
+    def is_cartesian(self):
+        return all(m.is_cartesian for m in self.source.measurements)
 
     @property
     def has_targets(self):
-        return self.keep_target
+        return all(m.target is not None for m in self.source.measurements)
 
-    def has_reference(self, i):
-        return True  # a file's reference, or the RSS of its k-space
+    def acquisition(self, i):
+        m = self[i]
+        traj = "" if m.traj is None else hashlib.sha1(m.traj.tobytes()).hexdigest()
+        return (*m.y.shape[1:], *m.image_shape, *m.target_size, traj)
 
-    def target(self, i):
-        if self.refs[i].info.target_shape is not None:
-            return self.refs[i].read_target()
-        if i not in self._references:  # the RSS of the k-space: computed once
-            self._references[i] = self.refs[i].read_target()
-        return self._references[i]
+    def training_slice(self, i, s, draw=None):
+        if draw is not None:
+            raise ValueError("Fresh training masks (train_masks='random') need the "
+                             "fully sampled Cartesian volumes of the training split.")
+        return slice_fields(self[i], s)
 
-    def training_slice(self, i: int, s: int, draw: str | None = None) -> dict:
-        """Slice s of volume i, read alone from its file, undersampled with
-        its mask (or a fresh one, `draw`) and given ACS maps."""
-        volume = self.refs[i].read(first=s, count=1)
-        if draw is not None and isinstance(self.sampling, NonCartesianSampling):
-            raise ValueError("Fresh training masks (train_masks='random') are "
-                             "Cartesian masks; a non-Cartesian trajectory is fixed.")
-        return _slice_fields(measure(volume, self.sampling, True, "acs", draw=draw), 0)
-
-    def fingerprint(self) -> str:
-        digest = hashlib.sha256(repr((self.sampling, self.smaps)).encode())
-        for ref in self.refs:
-            digest.update(repr((file_identity(ref.info.path), ref.start, ref.stop,
-                                ref.max_target_size)).encode())
-        return digest.hexdigest()[:16]
-
-    def with_smaps(self, method: str) -> "LazySplit":
-        if method == self.smaps:
+    def with_smaps(self, method):
+        if self.maps_given and self.maps.method == method:
             return self
-        return LazySplit(self.refs, self.sampling, self.keep_target, method, self.cache)
-
-    # Coil maps through the cache --------------------------------------------
-
-    def _keys(self, i: int, mask: torch.Tensor) -> list[str]:
-        ref = self.refs[i]
-        identity = file_identity(ref.info.path)
-        return [maps_key(identity, ref.start + s, mask[s].reshape(-1), self.smaps)
-                for s in range(ref.n_slices)]
-
-    def _maps_of(self, i: int):
-        """The maps function of volume i for data.measure (None: estimate)."""
-        if self.cache is None:
-            return None
-
-        def maps(y, mask):
-            return self._cached_maps(i, y, mask)
-        return maps
-
-    def _cached_maps(self, i, y, mask):
-        keys = self._keys(i, mask)
-        shape = tuple(y.shape[1:])
-        found = [self.cache.load(k, shape) for k in keys]
-        missing = [s for s, m in enumerate(found) if m is None]
-        if missing:
-            computed = _estimate_on_device(y[missing], mask[missing], self.smaps)
-            for s, maps in zip(missing, computed):
-                self.cache.save(keys[s], maps)
-                found[s] = maps
-        return torch.stack(found)
-
-    def missing_maps(self, i: int) -> bool:
-        """Whether some of volume i's cached maps are still to be computed."""
-        if self.cache is None:
-            return False
-        ref = self.refs[i]
-        mask = slice_masks(ref.name, ref.n_slices, ref.info.shape[-1],
-                           ref.info.header.acquired_columns, self.sampling)
-        return not all(self.cache.has(k) for k in self._keys(i, mask))
-
-    def prepare_maps(self, log=None) -> int:
-        """Compute the maps missing from the cache (reads those volumes only);
-        returns how many volumes were computed. Cheap when all are cached:
-        the entries' existence is checked, their content is read when used."""
-        if self.cache is None or isinstance(self.sampling, NonCartesianSampling):
-            return 0
-        todo = [i for i in range(len(self)) if self.missing_maps(i)]
-        for n, i in enumerate(todo):
-            if log is not None:
-                log(f"coil maps ({self.smaps}) of {self.names[i]}: {n + 1} of "
-                    f"{len(todo)} volumes to compute")
-            self[i]
-        self._last = (None, None)
-        return len(todo)
+        return _MeasuredSplit(self.source, CoilMaps(method))
 
 
-def _estimate_on_device(y, mask, method):
-    """estimate_smaps on the GPU when there is one ($BENCHMARK_MRI_SMAPS_DEVICE
-    = cpu forces the CPU); results on the CPU."""
-    device = os.environ.get("BENCHMARK_MRI_SMAPS_DEVICE") or (
-        "cuda" if torch.cuda.is_available() else "cpu")
-    if device != "cpu":
-        try:
-            return estimate_smaps(y.to(device), mask.to(device), method).cpu()
-        except RuntimeError as err:  # the GPU path is unmeasured: say, go on
-            warnings.warn(f"Coil maps ({method}) on {device} failed ({err}); "
-                          "computing them on the CPU.", stacklevel=2)
-    return estimate_smaps(y, mask, method)
+def as_split(measurements, targets=None) -> Split:
+    """A Split as it is; a list of Measurement (with `targets`, the
+    references of a test split) as a Split of them."""
+    if isinstance(measurements, Split):
+        return measurements
+    return _MeasuredSplit(MeasuredSource(measurements, targets))
 
 
-def make_split(volumes, sampling, keep_target: bool, smaps: str = "acs",
-               cache: MapsCache | None = None) -> Split:
-    """A LazySplit of VolumeRefs, else a MemorySplit measured now."""
-    volumes = list(volumes)
-    if volumes and all(isinstance(v, VolumeRef) for v in volumes):
-        return LazySplit(volumes, sampling, keep_target, smaps, cache)
-    if any(isinstance(v, VolumeRef) for v in volumes):
-        raise TypeError("A split mixes file references and volumes in memory.")
-    return MemorySplit.from_volumes(volumes, sampling, keep_target, smaps)
-
-
-def as_split(measurements) -> Split:
-    """A Split as it is; a list of Measurement as a MemorySplit."""
-    return measurements if isinstance(measurements, Split) else MemorySplit(
-        measurements)
-
-
-__all__ = ["CACHED_METHODS", "LazySplit", "MemorySplit", "Split", "Subset",
-           "Targets", "as_split", "make_split"]
+__all__ = ["CHUNK_BYTES", "Split", "Subset", "Targets", "as_split", "make_split",
+           "fingerprint_measurements", "slice_fields"]

@@ -1,6 +1,6 @@
 """What flows from datasets to the objective, and from the objective to solvers."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -45,7 +45,10 @@ class Measurement:
         non-Cartesian data (traj is not None), (S, C, K) samples.
     mask: (S, 1, 1, W) bool, True on sampled columns; None for non-Cartesian data.
     smaps: (S, C, H, W) complex64 coil maps estimated from the autocalibration
-        region of `y` (never the true maps).
+        region of `y` (never the true maps). May be given as a function of no
+        argument: it is called when `smaps` is first read, and its result
+        kept (`maps_ready` says whether that happened), so that maps nobody
+        reads are never estimated (data/coil_maps.py).
     target_size: (h, w) of the reference: reconstructions are centre-cropped to it.
     target: (S, h, w) float32 on the training split; None on the test split.
     traj: (K, 2) float32 radians in [-pi, pi), the same for every slice, or
@@ -56,7 +59,7 @@ class Measurement:
     name: str
     y: torch.Tensor
     mask: torch.Tensor
-    smaps: torch.Tensor
+    smaps: torch.Tensor = field(repr=False)  # or a function: see above
     target_size: tuple[int, int]
     target: torch.Tensor | None = None
     traj: np.ndarray | None = None
@@ -65,6 +68,11 @@ class Measurement:
     @property
     def is_cartesian(self) -> bool:
         return self.traj is None
+
+    @property
+    def maps_ready(self) -> bool:
+        """Whether the coil maps exist (given, or computed by a first read)."""
+        return not _is_deferred(self.__dict__["_smaps"])
 
     def sense(self) -> Sense | NufftSense:
         """The SENSE operator of this volume (image (S, H, W) -> k-space
@@ -75,7 +83,10 @@ class Measurement:
 
     @property
     def image_shape(self) -> tuple[int, int]:
-        """(H, W) of the reconstruction grid."""
+        """(H, W) of the reconstruction grid (read without computing maps on
+        Cartesian data: that of the k-space)."""
+        if self.traj is None:
+            return tuple(self.y.shape[-2:])
         return tuple(self.smaps.shape[-2:])
 
     def data_consistency(self, density_compensation: bool = True
@@ -85,6 +96,36 @@ class Measurement:
         so that A^H b is the density-compensated adjoint."""
         return data_term(self.y, self.smaps, self.mask, self.traj, self.dcf,
                          density_compensation)
+
+
+def _is_deferred(value) -> bool:
+    return callable(value) and not isinstance(value, torch.Tensor)
+
+
+class _ComputedOnFirstRead:
+    """A dataclass field that may be set to a function of no argument: the
+    function is called when the field is first read and its value kept."""
+
+    def __set_name__(self, owner, name):
+        self.slot = f"_{name}"
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.slot]
+        if _is_deferred(value):
+            value = obj.__dict__[self.slot] = value()
+        return value
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.slot] = value
+
+
+# Set after the dataclass is made, so that the generated __init__ (and
+# dataclasses.replace) go through it; replace() with a new `smaps` never
+# computes the old ones.
+Measurement.smaps = _ComputedOnFirstRead()
+Measurement.smaps.__set_name__(Measurement, "smaps")
 
 
 def data_term(y, smaps, mask=None, traj=None, dcf=None,

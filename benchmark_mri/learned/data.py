@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 import torch
 
+from ..allocator import worker_init
 from ..data import Measurement, center_crop
-from ..data.split import MemorySplit, as_split
+from ..data.split import as_split
 from ..data.types import data_term
 from ..physics import LinearOperator, Sense
 
@@ -190,7 +191,7 @@ def loader_workers(split) -> int:
     value = os.environ.get("BENCHMARK_MRI_LOADER_WORKERS")
     if value is not None:
         return int(value)
-    if isinstance(split, MemorySplit) or _in_a_worker():
+    if split.in_memory or _in_a_worker():
         return 0
     return max(0, min(4, (os.cpu_count() or 1) - 1))
 
@@ -209,13 +210,15 @@ def training_loader(split, batch_size: int, generator: torch.Generator,
     """The DataLoader of a training split: one pass per epoch (EpochBatches),
     slices read and measured in `workers` processes (loader_workers() by
     default), collated by stack_slices; pin_memory when training on a GPU.
-    Memory: O(batch_size x prefetched batches), not O(split)."""
+    Memory: O(batch_size x prefetched batches), not O(split); each worker
+    returns freed slices to the system (allocator.worker_init)."""
     split = as_split(split)
     workers = loader_workers(split) if workers is None else workers
     return torch.utils.data.DataLoader(
         TrainingSlices(split, train_masks, seed),
         batch_sampler=EpochBatches(split, batch_size, generator),
-        collate_fn=stack_slices, num_workers=workers, pin_memory=pin_memory)
+        collate_fn=stack_slices, num_workers=workers, pin_memory=pin_memory,
+        worker_init_fn=worker_init)  # bounded memory: see benchmark_mri/allocator.py
 
 
 def loaded_batch(raw: dict, device="cpu", density_compensation: bool = True) -> Batch:

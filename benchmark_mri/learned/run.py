@@ -39,6 +39,7 @@ from dataclasses import replace
 import torch
 
 from ..data.split import as_split
+from ..progress import Progress
 from .checkpoint import CheckpointCache, cache_key, make_checkpoint
 from .data import reconstruct, slices_batch, with_acs_smaps
 from .device import resolve_device, synchronize, timed
@@ -115,7 +116,8 @@ class LearnedRun:
             raise ValueError(f"{name}: test_iterations={test_iterations} is out of "
                              f"range: the model runs 1 to {limit} inner iterations.")
         self.model.to(self.device)
-        self.trainer = (Trainer(self.model, train, settings, self.device, step_fn)
+        self.trainer = (Trainer(self.model, train, settings, self.device, step_fn,
+                                name=name)
                         if settings.n_epochs else None)  # None: evaluation only
         self.cache = None if cache_dir is None else CheckpointCache(cache_dir)
         self.key = cache_key(name, config, settings, train.fingerprint())
@@ -208,16 +210,20 @@ class LearnedRun:
         elapsed, recon = 0.0, []
         n_slices = self.test.n_slices_total
         if not self.diverged:
+            progress = Progress(f"{self.name}: reconstructing the test split", n_slices)
             try:
-                for i in range(len(self.test)):  # one test volume alive at a time
-                    x, seconds, problem = self._reconstruct_checked(self.test[i])
+                for i in range(len(self.test)):  # one chunk of slices at a time
+                    x, seconds, problem = self._reconstruct_checked(i)
                     elapsed += seconds
                     recon.append(x)
+                    progress.update(x.shape[0])
                     if problem is not None:
                         self._diverge(problem)
                         break
             except TrainingDiverged as err:  # e.g. the DEQ's forward solve
                 self._diverge(f"On the test split: {err}")
+            finally:
+                progress.close()
         if self.diverged:
             recon = [torch.full((self.test.n_slices(i), *self.test.target_size(i)),
                                 float("nan")) for i in range(len(self.test))]
@@ -246,12 +252,20 @@ class LearnedRun:
             result["pretrained_sha256"] = self.pretrained_sha256
         return result
 
-    def _reconstruct_checked(self, m):
-        """(reconstruction, model seconds, problem or None) of test volume m."""
-        start = timed(self.device)
-        x = self._reconstruct(m)
-        seconds = timed(self.device) - start
-        return x, seconds, self._output_problem(m, x)
+    def _reconstruct_checked(self, i: int):
+        """(reconstruction, model seconds, problem or None) of test volume i,
+        read and reconstructed chunk by chunk (data.split.Split.chunks, whole
+        batches each)."""
+        out, seconds = [], 0.0
+        for m in self.test.chunks(i, multiple_of=self.settings.batch_size):
+            start = timed(self.device)
+            x = self._reconstruct(m)
+            seconds += timed(self.device) - start
+            out.append(x)
+            problem = self._output_problem(m, x)
+            if problem is not None:
+                return torch.cat(out), seconds, problem
+        return torch.cat(out), seconds, None
 
     def _reconstruct(self, m):
         return reconstruct(self.model, m, n_iter=self.test_iterations,

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 
 from ..data.split import as_split
+from ..progress import Progress, duration
 from .data import (
     TRAIN_MASKS,
     Batch,
@@ -142,7 +143,8 @@ class Trainer:
     """
 
     def __init__(self, model, train, settings: TrainSettings, device="cpu",
-                 step_fn=default_step, workers=None):
+                 step_fn=default_step, workers=None, name: str = "training",
+                 progress_stream=None):
         train = as_split(train)
         if not len(train):
             raise ValueError("No training measurement: a learned model needs a "
@@ -159,7 +161,8 @@ class Trainer:
         self.loader = training_loader(train, settings.batch_size, self.generator,
                                       settings.train_masks, settings.seed, workers,
                                       pin_memory=self.device.type == "cuda")
-        self.epochs_done = 0
+        self.name, self.progress_stream = name, progress_stream
+        self.epochs_done, self.epoch_seconds = 0, []
         self.first_loss = self.last_loss = float("nan")
         self.saved_tensors_mb = 0.0  # max over steps, see memory.saved_tensors_mb
 
@@ -177,17 +180,20 @@ class Trainer:
         if start_epoch is not None:
             start_epoch(self.epochs_done)
         losses = []
-        for raw in self.loader:
-            batch = loaded_batch(raw, self.device, self.settings.density_compensation)
-            try:
-                losses.append(train_step(self.model, batch, self.loss_fn,
-                                         self.optimizer, self._measured_step,
-                                         self.settings.grad_clip))
-            except TrainingDiverged as err:
-                raise TrainingDiverged(
-                    f"{err} (epoch {self.epochs_done + 1}, step {len(losses) + 1}); "
-                    f"{self._advice()}"
-                ) from None
+        with self._progress() as progress:
+            for raw in self.loader:
+                batch = loaded_batch(raw, self.device,
+                                     self.settings.density_compensation)
+                try:
+                    losses.append(train_step(self.model, batch, self.loss_fn,
+                                             self.optimizer, self._measured_step,
+                                             self.settings.grad_clip))
+                except TrainingDiverged as err:
+                    raise TrainingDiverged(
+                        f"{err} (epoch {self.epochs_done + 1}, step "
+                        f"{len(losses) + 1}); {self._advice()}"
+                    ) from None
+                progress.update(batch.y.shape[0], loss=losses[-1])
         mean = sum(losses) / len(losses)
         if self.epochs_done == 0:
             self.first_loss = mean
@@ -198,7 +204,25 @@ class Trainer:
                 f"({self.first_loss:.3g}); {self._advice()}")
         self.epochs_done += 1
         self.last_loss = mean
+        self.epoch_seconds.append(progress.elapsed)
+        progress.mark(self._epoch_line(progress))
         return self.last_loss
+
+    def _progress(self) -> Progress:
+        """The progress of one epoch, in training slices (benchmark_mri.progress)."""
+        epoch = f"epoch {self.epochs_done + 1}/{max(self.settings.n_epochs, 1)}"
+        return Progress(f"{self.name}: {epoch}", self.train.n_slices_total,
+                        stream=self.progress_stream)
+
+    def _epoch_line(self, progress: Progress) -> str:
+        """'name: epoch k/n: S slices in T (R slices/s), loss L; about E left'."""
+        n = self.settings.n_epochs
+        left = max(n - self.epochs_done, 0) * (sum(self.epoch_seconds)
+                                               / len(self.epoch_seconds))
+        return (f"{self.name}: epoch {self.epochs_done}/{n}: {progress.done} slices "
+                f"in {duration(progress.elapsed)} ({progress.rate:.3g} slices/s), "
+                f"loss {self.last_loss:.4g}"
+                + (f"; about {duration(left)} left" if left else ""))
 
     def _advice(self) -> str:
         return f"lower the learning rate (lr={self.settings.lr:g})."

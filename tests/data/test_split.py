@@ -12,7 +12,7 @@ from benchmark_mri.data.fake_fastmri import make_tree, write_volume
 from benchmark_mri.data.fastmri import inspect_file, volume_ref
 from benchmark_mri.data.fastmri_splits import anatomy_split, parse_shard, shard_volumes
 from benchmark_mri.data.maps_cache import MapsCache
-from benchmark_mri.data.split import LazySplit, MemorySplit, make_split
+from benchmark_mri.data.split import make_split
 from benchmark_mri.physics.trajectories import make_sampling
 
 SAMPLING = make_sampling("cartesian", 4, "random", "test")
@@ -29,8 +29,11 @@ def refs(tree, split="val", n_slices=None):
 
 
 def memory(refs_, keep_target, smaps):
-    return MemorySplit.from_volumes([r.read() for r in refs_], SAMPLING, keep_target,
-                                    smaps)
+    return make_split([r.read() for r in refs_], SAMPLING, keep_target, smaps)
+
+
+def LazySplit(refs_, sampling, keep_target, smaps="acs", cache=None):  # noqa: N802
+    return make_split(refs_, sampling, keep_target, smaps, cache)
 
 
 @pytest.mark.parametrize("keep_target, smaps", [(True, "acs"), (False, "espirit")])
@@ -71,11 +74,11 @@ def test_fingerprint_is_file_identity(tmp_path):
     paths = [write_volume(folder / f"f{i}.h5", i) for i in range(2)]
     split = LazySplit([volume_ref(inspect_file(p)) for p in paths], SAMPLING, True)
     first = split.fingerprint()
-    assert LazySplit(split.refs, SAMPLING, True).fingerprint() == first
+    assert LazySplit(split.source.refs, SAMPLING, True).fingerprint() == first
     fewer = LazySplit([volume_ref(inspect_file(paths[0]), 2)], SAMPLING, True)
     assert fewer.fingerprint() != first
     other = make_sampling("cartesian", 8, "random", "test")
-    assert LazySplit(split.refs, other, True).fingerprint() != first
+    assert LazySplit(split.source.refs, other, True).fingerprint() != first
     write_volume(paths[1], seed=7)  # the file changed: the key does
     changed = LazySplit([volume_ref(inspect_file(p)) for p in paths], SAMPLING, True)
     assert changed.fingerprint() != first
@@ -88,8 +91,8 @@ def test_maps_are_computed_once_then_read(tree, tmp_path, monkeypatch):
     entries = sorted(tmp_path.rglob("*.npy"))
     assert len(entries) == 6  # one per slice
     calls = []
-    import benchmark_mri.data.split as module
-    monkeypatch.setattr(module, "_estimate_on_device",
+    import benchmark_mri.data.coil_maps as module
+    monkeypatch.setattr(module, "estimate_on_device",
                         lambda *a: calls.append(a) or pytest.fail("recomputed"))
     again = LazySplit(volumes, SAMPLING, False, "espirit", MapsCache(tmp_path))
     assert again.prepare_maps() == 0
@@ -98,25 +101,27 @@ def test_maps_are_computed_once_then_read(tree, tmp_path, monkeypatch):
 
 def test_a_corrupted_entry_is_recomputed_with_a_warning(tree, tmp_path):
     volumes = refs(tree, n_slices=1)[:1]
-    reference = LazySplit(volumes, SAMPLING, False, "espirit", MapsCache(tmp_path))[0]
+    reference = LazySplit(volumes, SAMPLING, False, "espirit",
+                          MapsCache(tmp_path))[0].smaps  # met on demand: cached
     (entry,) = tmp_path.rglob("*.npy")
     entry.write_bytes(entry.read_bytes()[:100])  # truncated
     split = LazySplit(volumes, SAMPLING, False, "espirit", MapsCache(tmp_path))
     with pytest.warns(UserWarning, match="unreadable.*recomputing"):
         maps = split[0].smaps
-    assert torch.equal(maps, reference.smaps)
+    assert torch.equal(maps, reference)
     assert np.load(entry).shape == tuple(maps.shape[1:])  # rewritten
 
 
 def test_a_changed_file_misses_the_cache(tmp_path):
     path = write_volume(tmp_path / "val" / "f.h5", 1, n_slices=1)
     cache = MapsCache(tmp_path / "cache")
-    LazySplit([volume_ref(inspect_file(path))], SAMPLING, False, "espirit", cache)[0]
+    assert LazySplit([volume_ref(inspect_file(path))], SAMPLING, False, "espirit",
+                     cache)[0].smaps is not None  # cached
     write_volume(path, 2, n_slices=1)
     split = LazySplit([volume_ref(inspect_file(path))], SAMPLING, False, "espirit",
                       cache)
     assert split.missing_maps(0)
-    fresh = memory(split.refs, False, "espirit")[0]
+    fresh = memory(split.source.refs, False, "espirit")[0]
     assert torch.equal(split[0].smaps, fresh.smaps)  # never the stale maps
 
 
@@ -127,7 +132,7 @@ def test_a_read_only_cache_warns_and_runs_without_it(tree, tmp_path):
         split = LazySplit(refs(tree, n_slices=1)[:1], SAMPLING, False, "espirit",
                           MapsCache(tmp_path / "cache"))
         with pytest.warns(UserWarning, match="cannot be written.*keeps them in memory"):
-            split[0]
+            assert split[0].smaps is not None
     finally:
         tmp_path.chmod(0o700)
 
@@ -140,7 +145,7 @@ def test_an_unwritable_cache_warns_once_and_keeps_the_maps(tree, tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         first = split[0].smaps
-        split[1]
+        assert split[1].smaps is not None
         assert torch.equal(split[0].smaps, first)
     said = [str(w.message) for w in caught if "cannot be written" in str(w.message)]
     assert len(said) == 1 and "BENCHMARK_MRI_CACHE" in said[0]
@@ -149,8 +154,8 @@ def test_an_unwritable_cache_warns_once_and_keeps_the_maps(tree, tmp_path):
 def test_make_split_keeps_the_phantom_in_memory(tree):
     from benchmark_mri.data import phantom_volumes
     volumes = phantom_volumes("test", 1, 0, image_size=32, n_coils=4, n_slices=2)
-    assert isinstance(make_split(volumes, SAMPLING, False), MemorySplit)
-    assert isinstance(make_split(refs(tree), SAMPLING, False), LazySplit)
+    assert make_split(volumes, SAMPLING, False).in_memory
+    assert not make_split(refs(tree), SAMPLING, False).in_memory
     with pytest.raises(TypeError, match="mixes"):
         make_split([*volumes, *refs(tree)], SAMPLING, False)
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from benchmark_mri.data import phantom_volumes
-from benchmark_mri.data.split import MemorySplit
+from benchmark_mri.data.split import Split, make_split
 from benchmark_mri.learned.data import TrainingSlices, training_batches, training_loader
 from benchmark_mri.physics.trajectories import make_sampling
 
@@ -16,7 +16,7 @@ SAMPLING = make_sampling("cartesian", 4, "random", "phantom")
 
 def split(n=2):
     volumes = phantom_volumes("train", n, 0, image_size=32, n_coils=4, n_slices=3)
-    return MemorySplit.from_volumes(volumes, SAMPLING, True)
+    return make_split(volumes, SAMPLING, True)
 
 
 def epochs(loader, n=2):
@@ -66,9 +66,9 @@ def test_random_masks_change_every_epoch_and_are_seeded():
         training_loader(data, 3, torch.Generator(), "sometimes")
 
 
-class Failing(MemorySplit):
+class Failing(Split):
     def __init__(self, inner, how):
-        super().__init__(inner.measurements)
+        super().__init__(inner.source, inner.sampling, True, inner.maps)
         self.how = how
 
     def training_slice(self, i, s, draw=None):

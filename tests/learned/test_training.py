@@ -167,3 +167,23 @@ def test_learned_models_use_the_coil_maps_they_ask_for(split):
     with pytest.raises(ValueError, match="tiny: smaps='espirit' is not a coil-map "
                        "choice of a learned solver: use one of"):
         run("espirit")
+
+
+def test_a_training_says_its_epochs_to_a_log(split):
+    """Not a terminal (a log, a SLURM job's output): one line per epoch with
+    the slices, the loss, the throughput and the time left."""
+    import io
+    import re
+
+    log = io.StringIO()
+    trainer = Trainer(TinyUnrolled(), split[0], TrainSettings(n_epochs=2, batch_size=2),
+                      name="tiny", progress_stream=log)
+    trainer.epoch()
+    trainer.epoch()
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 2, lines
+    n = sum(m.y.shape[0] for m in split[0])
+    assert re.fullmatch(rf"tiny: epoch 1/2: {n} slices in [\d.]+ s \([\d.e+]+ "
+                        r"slices/s\), loss [\d.e+-]+; about [\d.]+ s left",
+                        lines[0]), lines[0]
+    assert lines[1].startswith("tiny: epoch 2/2") and "left" not in lines[1]

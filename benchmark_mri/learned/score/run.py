@@ -151,7 +151,7 @@ class ScorePosteriorRun:
                                    config.n_levels).tolist()
         self.trainer = Trainer(self.model, train, settings, self.device,
                                DSMStep(config, settings.seed, config.patch,
-                                       config.patches))
+                                       config.patches), name=name)
         self.cache = None if cache_dir is None else CheckpointCache(cache_dir)
         self.key = cache_key(name, config, settings, train.fingerprint())
         self.meter = PeakMemory(self.device)

@@ -3,6 +3,7 @@
     benchmark-mri report [RESULT_FILE] [-o DIR] [--inline]
     benchmark-mri publish RESULT_FILE --name NAME [--results-dir results] [--force]
     benchmark-mri prepare -d DATASET [-j N] [--smaps espirit] [--benchmark .]
+    benchmark-mri plan [--config FILE] [-d DATASET ...] [-s SOLVER ...] [--no-measure]
 
 Without RESULT_FILE, `report` takes the newest result file in ./outputs/.
 """
@@ -46,6 +47,13 @@ def _prepare(args):
     print(f"Computed the coil maps of {n} volume(s); the others were cached.")
 
 
+def _plan(args):
+    from .plan import plan
+
+    plan(Path(args.benchmark), args.config, args.dataset, args.solver,
+         measure=not args.no_measure)
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="benchmark-mri", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -81,6 +89,19 @@ def parser() -> argparse.ArgumentParser:
                          help="the objective's coil-map estimator (default espirit)")
     prepare.add_argument("--benchmark", default=".", help="the benchmark folder")
     prepare.set_defaults(run=_prepare)
+    plan = commands.add_parser(
+        "plan", help="what a run will read, compute and train, and its cost, "
+        "without running it")
+    plan.add_argument("--config", help="a run config (configs/*.yml)")
+    plan.add_argument("-d", "--dataset", action="append", default=[],
+                      help="a dataset pattern, as benchopt run takes it (repeat "
+                      "for several; replaces the config's datasets)")
+    plan.add_argument("-s", "--solver", action="append", default=[],
+                      help="a solver pattern (repeat; replaces the config's solvers)")
+    plan.add_argument("--no-measure", action="store_true",
+                      help="count the work only, measure no throughput")
+    plan.add_argument("--benchmark", default=".", help="the benchmark folder")
+    plan.set_defaults(run=_plan)
     return main
 
 

@@ -72,3 +72,21 @@ def test_bad_reconstructions_are_named(volumes):
         evaluate_volumes([gt], [pred.astype(np.complex64)])
     with pytest.raises(ValueError, match="volumes"):
         ssim(gt[0], pred[0])
+
+
+def test_equal_to_fastmris_own_evaluation(volumes):
+    """fastMRI's evaluate.py is the oracle (installed as .ci/run does; missing:
+    skipped, or failed where BENCHMARK_MRI_REQUIRE_FASTMRI=1)."""
+    import os
+
+    try:
+        from fastmri import evaluate
+    except ImportError:
+        if os.environ.get("BENCHMARK_MRI_REQUIRE_FASTMRI") == "1":
+            raise
+        pytest.skip("fastMRI's package is not installed: pip install --no-deps "
+                    "fastmri==0.3.0 requests runstats pyyaml")
+    gt, pred = volumes
+    assert ssim(gt, pred) == pytest.approx(float(np.squeeze(evaluate.ssim(gt, pred))), rel=1e-6)
+    assert psnr(gt, pred) == pytest.approx(float(evaluate.psnr(gt, pred)), rel=1e-6)
+    assert nmse(gt, pred) == pytest.approx(float(evaluate.nmse(gt, pred)), rel=1e-6)

@@ -112,8 +112,22 @@ def plan(benchmark_dir: Path, config: Path | None = None, datasets=(), solvers=(
         plans.append((str(dataset), solver_plans))
     if measure:
         log(f"Throughputs measured here: {_machine()}, on the first "
-            f"{N_MEASURED} slices of each run's data; the run's machine may differ.")
+            f"{N_MEASURED} slices of each run's data; the run's machine may differ."
+            + _load_note())
     return plans
+
+
+def _load_note() -> str:
+    """The machine's load, when other jobs may have slowed the measurements."""
+    import os
+
+    from .threads import usable_cores
+
+    load, cores = os.getloadavg()[0], usable_cores()
+    if load < 0.75 * cores:
+        return ""
+    return (f" The load average was {load:.1f} on {cores} cores: other jobs slowed "
+            "these measurements, so the estimates run long.")
 
 
 def _without_disk_cache(split):

@@ -15,6 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 # Tiny tensors gain nothing from intra-op threads, and on a busy machine
 # oversubscribed threads made tiny training tests many times slower.
 torch.set_num_threads(1)
+# and the objective's thread budget (benchmark_mri/threads.py) keeps it so, in
+# this process and in the benchopt runs the tests start.
+os.environ.setdefault("BENCHMARK_MRI_THREADS", "1")
 SHARED_DATA = REPO.parent / "shared" / "data"
 # A phantom that runs in seconds through benchopt.
 TINY = "image_size=32,n_coils=4,n_train_volumes=1,n_test_volumes=2,n_slices=2"

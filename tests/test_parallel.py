@@ -1,5 +1,6 @@
 """Parallel execution through benchopt's engines gives the sequential metrics."""
 
+import joblib
 import pandas as pd
 import pytest
 
@@ -11,12 +12,16 @@ SOLVERS = ["zero_filled", "ista_l1"]
 METRICS = ["objective_psnr", "objective_ssim", "objective_nmse"]
 
 
-def run(output, *args, raise_on_error=True):
+def run(output, *args, raise_on_error=True, env=None):
     # ACS maps: ESPIRiT needs >= 3 ACS columns, 32 columns at 8x have one.
     solvers = [arg for solver in SOLVERS for arg in ("-s", solver)]
     return benchopt_run("-d", DATASET, "-o", "MRI reconstruction[smaps=acs]",
                         "--max-runs", "5", *args, *solvers, output=output,
-                        raise_on_error=raise_on_error)
+                        raise_on_error=raise_on_error, env=env)
+
+
+def threads(path) -> set:
+    return set(pd.read_parquet(path)["objective_n_threads"])
 
 
 def final_metrics(path):
@@ -36,19 +41,25 @@ def sequential(tmp_path_factory):
 
 @pytest.mark.slow
 def test_n_jobs_matches_sequential(sequential, tmp_path):
-    proc = run(tmp_path / "jobs.parquet", "-j", "2")
+    # Without the override, each of the two workers takes its share of the cores.
+    proc = run(tmp_path / "jobs.parquet", "-j", "2",
+               env={"BENCHMARK_MRI_THREADS": None, "OMP_NUM_THREADS": None})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = final_metrics(tmp_path / "jobs.parquet")
     assert len(result) == 2 * len(SOLVERS)
     pd.testing.assert_frame_equal(result, sequential)
+    assert threads(tmp_path / "jobs.parquet") == {max(1, joblib.cpu_count() // 2)}
 
 
 @pytest.mark.slow
-def test_dask_cluster_matches_sequential(sequential, tmp_path):
+def test_dask_cluster_matches_sequential(sequential, tmp_path, monkeypatch):
+    # The cluster's workers start from this process's environment.
+    monkeypatch.delenv("BENCHMARK_MRI_THREADS")
     with dask_cluster_config(tmp_path) as config_file:
         proc = run(tmp_path / "dask.parquet", "--parallel-config", str(config_file))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     pd.testing.assert_frame_equal(final_metrics(tmp_path / "dask.parquet"), sequential)
+    assert threads(tmp_path / "dask.parquet") == {1}  # one thread per worker
 
 
 

@@ -187,10 +187,26 @@ class Split(Sequence):
         with Progress(f"reconstructing {len(self)} volume(s)",
                       self.n_slices_total) as progress:
             for i in range(len(self)):
-                out.append(torch.cat([fn(chunk)
-                                      for chunk in self.chunks(i, multiple_of)]))
+                out.append(self._volume_of_chunks(i, fn, multiple_of))
                 progress.update(out[-1].shape[0])
         return out
+
+    def _volume_of_chunks(self, i, fn, multiple_of):
+        """fn of volume i's chunks, written into one output allocated after
+        the first chunk (no list of pieces to concatenate: the kept outputs
+        then do not scatter among the freed chunks, which kept the process's
+        memory growing with the split)."""
+        volume, start = None, 0
+        for chunk in self.chunks(i, multiple_of):
+            x = fn(chunk)
+            if volume is None:
+                if x.shape[0] == self.n_slices(i):
+                    return x
+                volume = x.new_empty((self.n_slices(i), *x.shape[1:]))
+            volume[start:start + x.shape[0]] = x
+            start += x.shape[0]
+            del x
+        return volume
 
     def target(self, i: int) -> torch.Tensor | None:
         """The (S, h, w) reference of volume i (None: unscored); the objective's."""

@@ -137,10 +137,9 @@ class LearnedRun:
         if self.cache is None:
             return self._train(callback)
         with self.cache.lock(self.name, self.key, on_wait=self._say_waiting):
-            ckpt = self.cache.load(self.name, self.key)
+            ckpt = self.cache.load(self.name, self.key, into=self.model)
             if ckpt is None:
                 return self._train(callback)
-        self.model.load_state_dict(ckpt["state_dict"])
         self.meta.update(ckpt.get("meta", {}))
         self.reused = True
         self.log(f"{self.name}: reusing checkpoint "
@@ -178,8 +177,7 @@ class LearnedRun:
                      f"{self.trainer.epochs_done} of {self.settings.n_epochs} epochs "
                      "(timeout or max-runs); the weights are not cached.")
         elif self.cache is not None:
-            path = self.cache.save(self.checkpoint())
-            self.log(f"{self.name}: saved checkpoint {path}")
+            self.cache.store(self.checkpoint(), self.log)
 
     def _diverge(self, reason: str):
         """Record the divergence and say it (once)."""

@@ -43,7 +43,7 @@ from .checkpoint import CheckpointCache, cache_key, make_checkpoint
 from .data import reconstruct, slices_batch, with_acs_smaps
 from .device import resolve_device, synchronize, timed
 from .memory import PeakMemory
-from .models import build_model
+from .models import build_model, check_test_iterations
 from .pretrained import load_pretrained
 from .training import Trainer, TrainingDiverged, TrainSettings, default_step
 
@@ -109,11 +109,7 @@ class LearnedRun:
         elif settings.n_epochs == 0:
             raise ValueError(f"{name}: n_epochs=0 evaluates pretrained weights without "
                              "training: give pretrained=PATH, or n_epochs >= 1.")
-        limit = getattr(self.model, "max_inference_iterations", None)
-        if test_iterations is not None and limit is not None \
-                and not 1 <= test_iterations <= limit:
-            raise ValueError(f"{name}: test_iterations={test_iterations} is out of "
-                             f"range: the model runs 1 to {limit} inner iterations.")
+        check_test_iterations(name, test_iterations, self.model)
         self.model.to(self.device)
         self.trainer = (Trainer(self.model, train, settings, self.device, step_fn)
                         if settings.n_epochs else None)  # None: evaluation only

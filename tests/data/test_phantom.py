@@ -109,10 +109,9 @@ def test_phantoms_that_cannot_fit_are_refused_before_generating():
 ])
 def test_the_dataset_refuses_before_generating(parameters, message):
     from benchopt.benchmark import Benchmark
+    from benchopt.utils.run_context import RunContext
 
     from ..conftest import REPO
-
-    from benchopt.utils.run_context import RunContext
 
     dataset = {d.name: d for d in Benchmark(REPO).get_datasets()}["phantom"]
     dataset = dataset.get_instance(**parameters)

@@ -11,10 +11,10 @@ class Solver(BaseSolver):
     parameters = {}
 
     def set_objective(self, test, train):
-        self.test = test
+        self.test = test  # the test split: a Measurement per volume, no target
 
     def run(self, _):
         self.recon = self.test.map(zero_filled)  # one volume in memory at a time
 
     def get_result(self):
-        return dict(recon=self.recon)
+        return dict(recon=self.recon)  # a (slices, h, w) magnitude volume each

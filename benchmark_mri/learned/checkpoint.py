@@ -37,6 +37,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -192,8 +193,11 @@ class CheckpointCache:
         try:
             torch.save(checkpoint, tmp)
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as err:
             tmp.unlink(missing_ok=True)
+            if isinstance(err, RuntimeError):  # torch's writer: a full disk...
+                raise OSError(f"torch.save failed: {_first_sentence(err)}; "
+                              f"{_room(path.parent)}") from err
             raise
         return path
 
@@ -212,6 +216,16 @@ class CheckpointCache:
             return None
         log(f"{name}: saved checkpoint {path}")
         return path
+
+
+def _room(folder: Path) -> str:
+    """The free space and writability of `folder`, in words."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return f"{folder} cannot be inspected"
+    writable = "" if os.access(folder, os.W_OK) else ", not writable"
+    return f"{free / 1e6:.1f} MB free in {folder}{writable}"
 
 
 def non_finite(state_dict: dict) -> str | None:

@@ -209,10 +209,12 @@ class CheckpointCache:
         try:
             path = self.save(checkpoint)
         except (OSError, ValueError) as err:
+            advice = (f" Free space in or make writable {self.root}, or set "
+                      f"{ENV_DIR} to another folder." if isinstance(err, OSError)
+                      else "")
             log(f"{name}: the checkpoint was not saved ({_first_sentence(err)}): "
                 "this run's results are recorded, and a later run trains these "
-                f"weights again. Free space in or make writable {self.root}, or set "
-                f"{ENV_DIR} to another folder.")
+                f"weights again.{advice}")
             return None
         log(f"{name}: saved checkpoint {path}")
         return path

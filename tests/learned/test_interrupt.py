@@ -84,16 +84,16 @@ def test_ctrl_c_always_stops_a_training(tmp_path):
     threading.Thread(target=lambda: [lines.put(t.strip()) for t in proc.stdout],
                      daemon=True).start()
 
-    def next_line():
+    def next_line(timeout=120):
         # Generous under load, bounded: an epoch here takes milliseconds; a
         # lost interrupt trains for hours.
         try:
-            return lines.get(timeout=120)
+            return lines.get(timeout=timeout)
         except queue.Empty:
-            return "nothing within 120 s: the interrupt was lost"
+            return f"nothing within {timeout} s: the interrupt was lost"
 
     try:
-        assert next_line() == "training"  # imports done
+        assert next_line(timeout=600) == "training"  # imports done
         for delay in random.Random(0).choices(range(300), k=40):
             time.sleep(delay / 1000)
             proc.send_signal(signal.SIGINT)

@@ -22,10 +22,45 @@ def newest_result(outputs: Path = Path("outputs")) -> Path:
     return max(files, key=lambda p: p.stat().st_mtime)
 
 
+def result_file(path: str | None) -> Path:
+    """The result file a command was given, or the newest in ./outputs/; a
+    folder is refused, listing the result files in it."""
+    if not path:
+        return newest_result()
+    path = Path(path)
+    if path.is_dir():
+        found = sorted(p.name for p in path.glob("*") if p.suffix in (".parquet",
+                                                                       ".csv"))
+        listed = (f"; the result files in it: {', '.join(found[:5])}"
+                  + (" ..." if len(found) > 5 else "")) if found else \
+            "; it holds no result file (.parquet / .csv)"
+        raise FileNotFoundError(f"{path} is a folder: give a result file written "
+                                f"by `benchopt run`{listed}.")
+    return path
+
+
+def _slices(text: str) -> int:
+    """argparse type of --gallery-slices: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text} is not a number of slices: give an integer >= 1.")
+    return value
+
+
+def _inline_size() -> str:
+    from .report.files import plotly_script
+
+    return f"{len(plotly_script()[1].encode()) / 1e6:.1f} MB"
+
+
 def _report(args):
     from .report.html import build_report
 
-    result = Path(args.result_file) if args.result_file else newest_result()
+    result = result_file(args.result_file)
     out = Path(args.output or result.with_name(result.stem + "_report"))
     page = build_report(result, out, plotly_js="inline" if args.inline else "alongside",
                         max_slices=args.gallery_slices)
@@ -66,8 +101,9 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", help="folder to write index.html into "
                         "(default: outputs/<result name>_report/)")
     report.add_argument("--inline", action="store_true",
-                        help="inline plotly.js: one self-contained file (+5 MB)")
-    report.add_argument("--gallery-slices", type=int, default=2,
+                        help="inline plotly.js: one self-contained file "
+                        f"(+{_inline_size()})")
+    report.add_argument("--gallery-slices", type=_slices, default=2,
                         help="slices shown per dataset setting (default 2)")
     report.set_defaults(run=_report)
     publish = commands.add_parser(
@@ -111,7 +147,7 @@ def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
         args.run(args)
-    except (ReportInputError, FileNotFoundError, FileExistsError, ValueError) as err:
+    except (ReportInputError, OSError, ValueError) as err:
         print(f"benchmark-mri {args.command}: error: {err}", file=sys.stderr)
         return 2
     return 0

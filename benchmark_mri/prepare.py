@@ -10,6 +10,7 @@ the same keys: a run after it reads every map from the cache.
 
 from pathlib import Path
 
+from .data.fastmri import VolumeRef
 from .data.maps_cache import MapsCache, default_cache_dir
 from .data.split import make_split
 
@@ -18,11 +19,16 @@ def dataset_instances(benchmark_dir: Path, pattern: str) -> list:
     """The benchopt dataset instances a `-d` pattern selects (e.g.
     "fastmri_knee[n_test_volumes=None]")."""
     from benchopt.benchmark import Benchmark, _list_parametrized_classes
+    from benchopt.utils.run_context import RunContext
 
     benchmark = Benchmark(Path(benchmark_dir))
     selected = benchmark.check_dataset_patterns([pattern])
-    return [instance for instance, installed in _list_parametrized_classes(*selected)
-            if installed]
+    instances = [instance for instance, installed
+                 in _list_parametrized_classes(*selected) if installed]
+    for instance in instances:  # what `benchopt run` gives get_data (its seed)
+        RunContext(base_seed="0", dataset_name=str(instance), repetition=0).attach(
+            None, instance, None)
+    return instances
 
 
 def _prepare_volume(ref, sampling, smaps: str, cache_root: Path) -> int:
@@ -45,6 +51,12 @@ def prepare_maps(benchmark_dir: Path, pattern: str, smaps: str = "espirit",
         if "unavailable" in data:
             raise ValueError(f"{dataset}: {data['unavailable']}")
         refs = data["test"]
+        if not all(isinstance(ref, VolumeRef) for ref in refs):
+            raise ValueError(
+                f"{dataset}: its volumes are in memory (generated, or read whole, "
+                "at every run), not file references: their coil maps are not "
+                "cached, there is nothing to prepare. prepare computes the cached "
+                "maps of fastmri_knee, fastmri_brain or fastmri_folder.")
         split = make_split(refs, data["sampling"], False, smaps, MapsCache(root))
         todo = [i for i in range(len(split)) if split.missing_maps(i)]
         log(f"{dataset}: {len(refs)} test volumes, {len(todo)} without cached "

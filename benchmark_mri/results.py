@@ -117,6 +117,11 @@ TIME_PER_SAMPLE_S = "time_per_sample_s"
 # solvers' `training_diverged` (learned/run.py), iterative solvers' `diverged`
 # (classical/wavelet_l1.py). The objective scores such a point NaN and the
 # report lists it as diverged, never ranks it.
+# Written on every row by benchmark_utils/run_guard.py (not by a solver): 1 for
+# the rows of a run that benchopt's --timeout stopped before its own end (a
+# point that is not converged: listed by the dashboard, never ranked).
+STOPPED_BY_TIMEOUT = "stopped_by_timeout"
+
 DIVERGED_FLAGS = ("training_diverged", "diverged")
 DIVERGED_COLUMNS = tuple(result_column(name) for name in DIVERGED_FLAGS)
 
@@ -275,6 +280,11 @@ def _program() -> list[str]:
     return [program.name]
 
 
+def command_words() -> list[str]:
+    """This process's command line, program first (see _program)."""
+    return [*_program(), *sys.argv[1:]]
+
+
 def run_provenance(benchmark_dir: Path) -> dict:
     """JSON-able dict: command, git commit, package versions, machine."""
     from .version import code_version
@@ -292,7 +302,7 @@ def run_provenance(benchmark_dir: Path) -> dict:
     except Exception:  # noqa: BLE001 - provenance must never fail a run
         pass
     return {
-        "command": shlex.join([*_program(), *sys.argv[1:]]),
+        "command": shlex.join(command_words()),
         "git_commit": git_commit(benchmark_dir),
         "versions": versions,
         "machine": machine,

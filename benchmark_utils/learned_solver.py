@@ -6,10 +6,11 @@ The contract of a learned solver file, checked when its class is defined:
 - `parameters` declares the training parameters TRAINING_PARAMETERS;
 - the parameters of DEFAULT_PARAMETERS are added with their defaults unless
   the file declares them: `test_iterations` (inner iterations at inference,
-  None = as trained; not in the checkpoint key), `device` ("auto", "cpu",
-  "cuda"), `smaps`, the coil maps the model asks for ("acs": from its
-  own ACS lines; "objective": the objective's), which the result file
-  shows as `p_solver_smaps`, and `train_masks` ("fixed": each training
+  None = as trained; a count the model can run, checked before training by
+  learned.models.check_test_iterations; not in the checkpoint key),
+  `device` ("auto", "cpu", "cuda"), `smaps`, the coil maps the model asks
+  for ("acs": from its own ACS lines; "objective": the objective's), which
+  the result file shows as `p_solver_smaps`, and `train_masks` ("fixed": each training
   slice keeps its mask; "random": a fresh mask per slice and epoch, as
   fastMRI trains; in the checkpoint key);
 - a solver that declares `pretrained` (a state-dict path) and

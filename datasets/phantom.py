@@ -1,6 +1,7 @@
 from benchopt import BaseDataset
 
 from benchmark_mri.data import phantom_volumes
+from benchmark_mri.data.phantom import check_phantom_memory
 from benchmark_mri.physics.trajectories import make_sampling
 
 
@@ -28,12 +29,16 @@ class Dataset(BaseDataset):
     }
 
     def get_data(self):
+        keep_simulation = self.trajectory != "cartesian"
+        check_phantom_memory(self.n_train_volumes + self.n_test_volumes,
+                             self.image_size, self.n_coils, self.n_slices,
+                             keep_simulation)  # before generating anything
         sampling = make_sampling(self.trajectory, self.acceleration, self.mask_type,
                                  self.name)
         seed = self.get_seed(use_repetition=True)
         shape = dict(image_size=self.image_size, n_coils=self.n_coils,
                      n_slices=self.n_slices, noise=self.noise,
-                     keep_simulation=self.trajectory != "cartesian")
+                     keep_simulation=keep_simulation)
         return dict(
             train=phantom_volumes("train", self.n_train_volumes, seed, **shape),
             test=phantom_volumes("test", self.n_test_volumes, seed, **shape),

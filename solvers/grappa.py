@@ -10,7 +10,7 @@ class Solver(BaseSolver):
 
     name = "grappa"
     sampling_strategy = "run_once"
-    reads_coil_maps = False  # benchmark-mri plan: no maps computed for it
+    reads_coil_maps = False  # never reads m.smaps (what `benchmark-mri plan` counts)
     parameters = {"kernel_size": [5], "lmbda": [0.01]}
     # benchopt test's phantom has 32 columns: a 3-column ACS at 4x.
     test_config = {"kernel_size": 3}

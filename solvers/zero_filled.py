@@ -8,14 +8,14 @@ class Solver(BaseSolver):
 
     name = "zero_filled"
     sampling_strategy = "run_once"
-    reads_coil_maps = False  # benchmark-mri plan: no maps computed for it
+    reads_coil_maps = False  # never reads m.smaps (what `benchmark-mri plan` counts)
     parameters = {}
 
     def set_objective(self, test, train):
-        self.test = test
+        self.test = test  # the test split: a Measurement per volume, no target
 
     def run(self, _):
         self.recon = self.test.map(zero_filled)  # one chunk of slices at a time
 
     def get_result(self):
-        return dict(recon=self.recon)
+        return dict(recon=self.recon)  # a (slices, h, w) magnitude volume each

@@ -2,6 +2,7 @@
 the README stays short, and every docs page is reachable from it."""
 
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,60 @@ def test_every_docs_page_is_linked_from_the_readme():
     linked = linked_files(README)
     missing = [p.name for p in DOCS if p.resolve() not in linked]
     assert missing == [], f"docs pages not linked from README.md: {missing}"
+
+
+# --------------------------------------------------------------- what README runs
+
+
+def code_blocks(text: str) -> list[tuple[str, str]]:
+    """(language, body) of every fenced code block of a Markdown text."""
+    blocks, current, language = [], None, ""
+    for line in text.splitlines(keepends=True):
+        if FENCE.match(line):
+            if current is None:
+                current, language = [], line.strip().strip("`~").strip()
+            else:
+                blocks.append((language, "".join(current)))
+                current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
+
+
+def test_every_readme_run_selects_what_it_runs():
+    """`benchopt run . -d "phantom[acceleration=[4,8],...]"` without -s
+    started every solver on two settings: hours on a CPU, for a line whose
+    comment promised a parameter grid."""
+    lines = [line for language, body in code_blocks(README.read_text())
+             if language == "bash" for line in body.replace("\\\n", " ").splitlines()
+             if line.strip().startswith("benchopt run")]
+    assert lines
+    for line in lines:
+        words = shlex.split(line, comments=True)
+        assert {"-s", "-f", "--config"} & set(words), line
+
+
+def test_the_readme_never_advises_no_html_alone():
+    """`--no-html` alone switches benchopt to matplotlib (dozens of "Save"
+    lines, PDFs overwriting each other); `--no-plot` skips the plots."""
+    for line in README.read_text().splitlines():
+        if "--no-html" in line:
+            assert "--no-plot" in line, line
+
+
+def test_the_cpu_torch_install_comes_first_and_is_cis():
+    """The tip came after the block a reader copies, without CI's version."""
+    pin = re.search(r"torch==[\d.]+", (REPO / ".ci" / "run").read_text()).group()
+    first = code_blocks(README.read_text())[0][1]
+    command = f"pip install {pin} --index-url https://download.pytorch.org/whl/cpu"
+    assert command in first
+    assert first.index(command) < first.index("pip install -e .")
+
+
+def test_the_readme_solver_example_is_the_solver_file():
+    """The README's copy differed from solvers/zero_filled.py and failed
+    ruff (I001) when copied: it is the file, verbatim."""
+    source = (REPO / "solvers" / "zero_filled.py").read_text()
+    examples = [body for language, body in code_blocks(README.read_text())
+                if language == "python" and 'name = "zero_filled"' in body]
+    assert examples == [source]

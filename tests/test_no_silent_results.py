@@ -2,8 +2,11 @@
 trainings and iterations, NaN references, concurrent runs, forced re-runs,
 interrupted runs, and a dataset parameter without a value."""
 
+import html
+import shlex
 import shutil
 import subprocess
+import sys
 
 import h5py
 import numpy as np
@@ -136,24 +139,56 @@ SOLVER_OK = (REPO / "solvers" / "zero_filled.py").read_text().replace(
 
 
 
-@pytest.mark.parametrize("error", ["KeyboardInterrupt", "RuntimeError('boom')"])
-def test_a_stopped_run_says_that_collect_writes_what_finished(tmp_path, error):
+@pytest.mark.parametrize("error, select", [
+    ("KeyboardInterrupt", "-s"), ("RuntimeError('boom')", "-s"),
+    ("KeyboardInterrupt", "-f"),  # re-run as the README advises
+])
+def test_a_stopped_run_says_the_command_that_writes_what_finished(tmp_path, error,
+                                                                  select):
     """Ctrl-C, or a failure with BENCHOPT_RAISE_ON_ERROR=1, after a solver
-    finished: no result file (benchopt's), a message saying how to get it,
-    and the same command with --collect writes it."""
+    finished: no result file (benchopt's), and a message with the command
+    that writes it; run as printed, it does (for a run given with -f too:
+    benchopt's --collect reports forced solvers as "not run yet")."""
     (tmp_path / "finishes.py").write_text(SOLVER_OK)
     (tmp_path / "stops.py").write_text(failing_solver("stops", error))
     output = tmp_path / "out.parquet"
-    args = ("-d", DATASET, "-s", tmp_path / "finishes.py", "-s", tmp_path / "stops.py")
-    proc = benchopt_run(*args, output=output, cache=tmp_path / "cache")
+    args = ("-d", DATASET, select, tmp_path / "finishes.py", select,
+            tmp_path / "stops.py")
+    cmd, env = benchopt_command(*args, output=output, cache=tmp_path / "cache")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
     assert proc.returncode != 0 and not output.exists()
     assert ("this run stopped before writing its result file, after 1 solver run(s) "
             "had finished (finishes)") in proc.stderr
     assert "the same command with --collect appended writes them" in proc.stderr
-    proc = benchopt_run(*args, "--collect", output=output, cache=tmp_path / "cache")
+    printed = proc.stderr.split("anything (solvers given")[1].split("\n")[1]
+    assert printed.endswith(" --collect") and " -f " not in printed
+    words = shlex.split(printed)
+    assert words[:3] == ["python", "-m", "benchopt"]
+    proc = subprocess.run([sys.executable, *words[1:]], capture_output=True,
+                          text=True, env=env, cwd=REPO)
     assert proc.returncode == 0, log_of(proc)
     assert list(pd.read_parquet(output)["solver_name"]) == ["finishes"]
     assert "stopped before writing" not in proc.stderr
+
+
+def test_a_run_cut_by_the_timeout_says_so_in_its_rows_console_and_dashboard(
+        tmp_path):
+    """ista_l1 cut by benchopt's timeout passed as a result ("done
+    (timeout)" in yellow among the run's lines)."""
+    output = tmp_path / "cut.parquet"
+    proc = benchopt_run("-d", DATASET, "-s", "ista_l1", "-s", "zero_filled",
+                        "--timeout", "0", output=output)
+    assert proc.returncode == 0, log_of(proc)
+    frame = pd.read_parquet(output)
+    flags = frame.groupby(frame["solver_name"].str.split("[").str[0])[
+        "stopped_by_timeout"].unique()
+    assert list(flags["ista_l1"]) == [1] and list(flags["zero_filled"]) == [0]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "1 run(s) stopped by benchopt's timeout before their own end: " \
+        "ista_l1" in last and "--no-timeout" in last
+    page = build_report(output, tmp_path / "report").read_text()
+    problems = page.split('id="problems"')[1].split("</div>")[0]
+    assert "STOPPED BY benchopt's TIMEOUT" in html.unescape(problems)
 
 
 def test_an_acceleration_without_centre_fraction_names_the_allowed_values(tmp_path):

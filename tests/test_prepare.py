@@ -35,3 +35,13 @@ def test_prepare_refuses_a_bad_shard(tmp_path, monkeypatch, capsys, shard):
     code = main(["prepare", "-d", f"fastmri_knee[shard='{shard}']",
                  "--benchmark", str(REPO)])
     assert code == 2 and f"shard='{shard}' is" in capsys.readouterr().err
+
+
+def test_prepare_says_what_it_is_for_on_a_dataset_in_memory(capsys):
+    """`prepare -d phantom` said "run_context was not initialized"."""
+    code = main(["prepare", "-d", "phantom[n_train_volumes=0,image_size=32]",
+                 "--benchmark", str(REPO)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "phantom" in err and "its volumes are in memory" in err
+    assert "fastmri_knee, fastmri_brain or fastmri_folder" in err

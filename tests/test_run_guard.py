@@ -4,6 +4,7 @@ import threading
 
 import benchopt.results
 import benchopt.runner
+import pytest
 
 from benchmark_utils import run_guard
 
@@ -44,3 +45,68 @@ def test_the_recovery_message_says_what_to_run():
     assert "the same command with --collect appended writes them" in text
     text = run_guard.recovery_message(["zero_filled"], True)
     assert "With --no-cache they were not cached: run the command again" in text
+
+
+def test_the_recovery_command_selects_what_was_forced():
+    """benchopt's --collect reports forced solvers as 'not run yet': the
+    command to run selects them with -s instead (-f runs are cached too)."""
+    words = ["benchopt", "run", ".", "-d", "phantom", "-f", "xpdnet[n_epochs=2]",
+             "--force-solver", "rim", "--force-solver=unet", "-fgrappa", "--no-plot"]
+    assert run_guard.recovery_command(words) == (
+        "benchopt run . -d phantom -s 'xpdnet[n_epochs=2]' --solver rim "
+        "--solver=unet -sgrappa --no-plot --collect")
+    assert run_guard.recovery_command(["benchopt", "run", ".", "--collect"]) == \
+        "benchopt run . --collect"
+    text = run_guard.recovery_message(["xpdnet"], False, words)
+    assert "benchopt run . -d phantom -s 'xpdnet[n_epochs=2]'" in text
+    assert "\n    benchopt run . -d phantom -s 'xpdnet[n_epochs=2]' --solver rim " \
+        "--solver=unet -sgrappa --no-plot --collect\n" in text
+
+
+def fresh_state(monkeypatch, **state):
+    monkeypatch.setattr(run_guard, "_state", {**run_guard.new_state(), **state})
+
+
+def test_a_failed_result_write_says_how_to_recover(tmp_path, monkeypatch):
+    """A full output folder: pyarrow's ENOSPC, and no hint although every
+    solver had finished. The partial file goes, the message names the
+    file, why, and the command that writes the results elsewhere."""
+    fresh_state(monkeypatch, running=True, finished=["zero_filled", "xpdnet"])
+    target = tmp_path / "out.parquet"
+
+    def failing_save(df, path, uniquify=True):
+        name = run_guard.reserve_unique(path)
+        name.write_bytes(b"PAR1 half")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        run_guard._saving(failing_save)(None, target)
+    assert not target.exists()  # nothing half-written
+    text = run_guard.exit_message(["benchopt", "run", ".", "-f", "xpdnet",
+                                   "--output", str(target)])
+    assert f"the result file {target} could not be written" in text
+    assert "No space left on device" in text
+    assert "2 solver run(s) had finished (zero_filled, xpdnet)" in text
+    assert "free space or give another --output" in text
+    assert f"benchopt run . -s xpdnet --output {target} --collect" in text
+
+
+def test_runs_stopped_by_the_timeout_are_marked_and_said(monkeypatch):
+    """ista_l1 cut by benchopt's timeout printed "done (timeout)" among 200
+    lines, and its rows looked like a converged result."""
+    fresh_state(monkeypatch)
+
+    def runs(*args, **kwargs):
+        yield [{"stop_val": 1}, {"stop_val": 141}], ("phantom[n=1]", "obj",
+                                                      "ista_l1[lmbda=0.001]"), \
+            "timeout", "", False
+        yield [{"stop_val": 1}], ("phantom[n=1]", "obj", "zero_filled"), "done", "", \
+            False
+
+    items = list(run_guard._counting(runs)(None, None, iter([]), None))
+    assert [row["stopped_by_timeout"] for row in items[0][0]] == [1, 1]
+    assert [row["stopped_by_timeout"] for row in items[1][0]] == [0]
+    text = run_guard.exit_message(["benchopt", "run", "."])
+    assert ("1 run(s) stopped by benchopt's timeout before their own end: "
+            "ista_l1[lmbda=0.001] on phantom[n=1] (at 141)") in text
+    assert "not converged" in text and "--no-timeout" in text

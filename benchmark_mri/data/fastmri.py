@@ -147,8 +147,10 @@ def inspect_file(path, challenge: str | None = None) -> FileInfo:
 
     Raises FastMRIFileError naming the file for: unreadable / corrupted
     HDF5, no `kspace`, a k-space that is not complex (S, C, H, W) /
-    (S, H, W), a singlecoil file where multicoil is expected (or the reverse),
-    an undersampled file (it has a `mask`, as fastMRI's test files do).
+    (S, H, W) or holds no data (0 slices, coils, rows or columns), a
+    singlecoil file where multicoil is expected (or the reverse), an
+    undersampled file (it has a `mask`, as fastMRI's test files do), a
+    reference whose slice count is not the k-space's.
     """
     path = Path(path)
     if challenge is not None and challenge not in CHALLENGES:
@@ -166,6 +168,11 @@ def inspect_file(path, challenge: str | None = None) -> FileInfo:
             raise FastMRIFileError(
                 f"{path}: 'kspace' is {kspace.dtype} of shape {kspace.shape}; "
                 "expected complex (slices, coils, H, W) or (slices, H, W)."
+            )
+        if 0 in kspace.shape:
+            raise FastMRIFileError(
+                f"{path}: 'kspace' holds no data (shape {kspace.shape}): there is "
+                "nothing to reconstruct; remove the file from the folder."
             )
         found = "multicoil" if kspace.ndim == 4 else "singlecoil"
         if challenge is not None and found != challenge:
@@ -192,6 +199,11 @@ def inspect_file(path, challenge: str | None = None) -> FileInfo:
         attrs = dict(f.attrs)
         key = TARGET_KEYS[found]
         target_shape = tuple(f[key].shape) if key in f else None
+    if target_shape is not None and target_shape[0] != shape[0]:
+        raise FastMRIFileError(
+            f"{path}: '{key}' has {target_shape[0]} slices and 'kspace' "
+            f"{shape[0]}: the reference does not belong to this k-space "
+            "(slice by slice); check or replace the file.")
     return FileInfo(path, found, shape, header, attrs, target_shape)
 
 
@@ -225,16 +237,17 @@ def check_finite(path: Path, name: str, values: np.ndarray, first: int = 0):
             "reference or a measurement must be finite: check or replace the file.")
 
 
-def check_nonzero(path: Path, name: str, values: np.ndarray, first: int = 0):
+def check_nonzero(path: Path, name: str, values: np.ndarray, first: int = 0,
+                  why: str = "no metric can be computed against it"):
     """Raise FastMRIFileError naming the file and the first all-zero slice of
-    the reference `name` (no image has an all-zero reference)."""
+    `name`, the reference (no image has an all-zero reference) or, in a file
+    without one, the k-space whose RSS is the target (`why` says so)."""
     empty = ~(values.reshape(values.shape[0], -1) != 0).any(axis=1)
     if empty.any():
         raise FastMRIFileError(
             f"{path}: '{name}' slice {first + int(np.argmax(empty))} is all zero "
-            f"({int(empty.sum())} of the {len(empty)} slices read): no metric can "
-            "be computed against it; check the file, or select other slices "
-            "(n_slices).")
+            f"({int(empty.sum())} of the {len(empty)} slices read): {why}; check "
+            "the file, or select other slices (n_slices).")
 
 
 @dataclass(frozen=True)
@@ -337,6 +350,10 @@ def _read_slices(info: FileInfo, index: slice, with_target: bool = True):
 
     kspace, target = _read(info, index, get)
     check_finite(info.path, "kspace", kspace.view(np.float32), index.start)
+    if info.target_shape is None:  # the target will be the RSS of this k-space
+        check_nonzero(info.path, "kspace", kspace, index.start,
+                      "the file has no reference, and the RSS of this k-space, "
+                      "its target, would be all zero (NaN metrics)")
     kspace = torch.from_numpy(kspace)
     if info.challenge == "singlecoil":
         kspace = kspace[:, None]

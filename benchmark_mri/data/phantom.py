@@ -45,6 +45,50 @@ def check_phantom_parameters(image_size: int, n_coils: int, n_slices: int):
         raise ValueError(f"n_slices must be a positive integer (got {n_slices!r}).")
 
 
+def phantom_memory_bytes(n_volumes: int, image_size: int, n_coils: int,
+                         n_slices: int, keep_simulation: bool = False) -> int:
+    """A lower bound of the memory a run on `n_volumes` phantom volumes
+    needs, in bytes: per volume its k-space, the measured k-space and the
+    coil maps (3 complex64 (S, C, N, N) arrays; 4 more with the fine-grid
+    simulation), plus the generation of one volume (3 complex64 copies of
+    its k-space on the OVERSAMPLING-times finer grid)."""
+    grid = n_slices * n_coils * image_size**2 * 8
+    held = (3 + 4 * keep_simulation) * grid
+    return n_volumes * held + 3 * OVERSAMPLING**2 * grid
+
+
+def available_memory_bytes() -> int | None:
+    """The memory available to new allocations (Linux's MemAvailable), or
+    None where it is not known."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def check_phantom_memory(n_volumes: int, image_size: int, n_coils: int,
+                         n_slices: int, keep_simulation: bool = False,
+                         available: int | None = None):
+    """Raise MemoryError, before anything is generated, when the phantoms
+    cannot fit in the available memory (phantom_memory_bytes), saying what
+    they would need. available: bytes (default: available_memory_bytes())."""
+    available = available_memory_bytes() if available is None else available
+    need = phantom_memory_bytes(n_volumes, image_size, n_coils, n_slices,
+                                keep_simulation)
+    if available is not None and need > available:
+        raise MemoryError(
+            f"phantom: {n_volumes} volumes of image_size={image_size}, "
+            f"n_coils={n_coils}, n_slices={n_slices} need at least "
+            f"{need / 1e9:.1f} GB of memory (the k-space, measurement and coil "
+            "maps of every volume, and a 2x finer simulation grid while one is "
+            f"generated); {available / 1e9:.1f} GB are available. Use fewer "
+            "slices, coils or volumes, or a smaller image_size.")
+
+
 def _grid(n: int):
     """Pixel centres of an n x n grid in [-1, 1): (u along W, v along H)."""
     t = (np.arange(n) - n // 2) / (n // 2)
@@ -179,8 +223,9 @@ def simulate_volume(
     (FineGridSimulation, 4x the k-space's memory) for non-Cartesian sampling.
     """
     check_phantom_parameters(image_size, n_coils, n_slices)
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0 (got {noise}).")
+    if not (isinstance(noise, (int, float)) and 0 <= noise < float("inf")):
+        raise ValueError(f"noise must be a finite number >= 0, the noise standard "
+                         f"deviation relative to the image's peak (got {noise!r}).")
     fine = OVERSAMPLING * image_size
     z = np.linspace(-0.4, 0.4, n_slices) if n_slices > 1 else np.zeros(1)
     obj = torch.from_numpy(random_object(rng, fine, z).astype(np.complex64))
@@ -215,6 +260,9 @@ def phantom_volumes(
     whatever the size of its split.
     """
     split_id = {"train": 0, "val": 1, "test": 2}[split]
+    if not (isinstance(n_volumes, int) and n_volumes >= 0):
+        raise ValueError(f"n_{split}_volumes must be an integer >= 0 (got "
+                         f"{n_volumes!r}).")
     return [
         simulate_volume(
             f"phantom_{split}_{i:03d}",

@@ -190,6 +190,11 @@ def loader_workers(split) -> int:
     overlaps training."""
     value = os.environ.get("BENCHMARK_MRI_LOADER_WORKERS")
     if value is not None:
+        if not value.strip().isdigit():
+            raise ValueError(
+                f"BENCHMARK_MRI_LOADER_WORKERS={value!r} is not a number of worker "
+                "processes (an integer >= 0; 0 reads in the training process): "
+                "set it to one, or unset it for the default.")
         return int(value)
     if split.in_memory or _in_a_worker():
         return 0

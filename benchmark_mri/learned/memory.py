@@ -101,18 +101,31 @@ def saved_tensors_mb(fn, exclude=()) -> float:
     layer saves (a convolution's) count, as they are held for the backward
     pass; exclude: tensors whose storages are not counted (e.g.
     model.parameters(), to measure activations alone).
+
+    No Python code runs when a saved tensor dies: its weak reference's
+    callback is `list.append` (C, where no signal handler runs), and the
+    dead are counted out at the next pack. Python ignores an exception
+    raised in code run at an object's death: a Ctrl-C landing in a Python
+    callback there (a weakref.finalize) was lost and the training went on.
     """
     state = {"now": 0, "peak": 0, "refs": {}}
+    # id(weak reference) -> (the reference, storage pointer, nbytes); the
+    # references whose tensor died. (Weak references to tensors are keyed by
+    # id: comparing two would compare their tensors.)
+    owner, dead = {}, []
     excluded = {t.untyped_storage().data_ptr() for t in exclude}
 
-    def release(ptr, nbytes):
-        state["refs"][ptr] -= 1
-        if state["refs"][ptr] == 0:
-            state["now"] -= nbytes
+    def release():
+        while dead:
+            _, ptr, nbytes = owner.pop(id(dead.pop()))
+            state["refs"][ptr] -= 1
+            if state["refs"][ptr] == 0:
+                state["now"] -= nbytes
 
     def pack(t):
         if t.device.type == "meta":
             return t
+        release()
         storage = t.untyped_storage()
         ptr, nbytes = storage.data_ptr(), storage.nbytes()
         if ptr in excluded:
@@ -121,7 +134,8 @@ def saved_tensors_mb(fn, exclude=()) -> float:
             state["now"] += nbytes
             state["peak"] = max(state["peak"], state["now"])
         state["refs"][ptr] = state["refs"].get(ptr, 0) + 1
-        weakref.finalize(t, release, ptr, nbytes)  # when its graph is freed
+        ref = weakref.ref(t, dead.append)  # t dies with its graph
+        owner[id(ref)] = (ref, ptr, nbytes)
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):

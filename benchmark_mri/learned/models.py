@@ -8,8 +8,15 @@ instances of each model's config dataclass, where its defaults live
 layerwise.PRESETS, score.PRESETS). The score network (score/network.py) is
 no reconstruction model: it is called as net(x, sigma) -> score, by the
 posterior samplers of learned/score/.
+
+A model says what test-time iterations it can run with
+`max_inference_iterations`: absent or None, any count >= 1 (XPDNet repeats
+its last block, the RIM shares its weights, the DEQ's solve takes a limit);
+k, 1 to k (VarNet's cascades, the layer-wise blocks); 0, none (the U-Net).
+`check_test_iterations` refuses the rest before anything is trained.
 """
 
+import numbers
 from dataclasses import dataclass, fields, replace
 
 from torch import nn
@@ -63,3 +70,23 @@ def build_model(config) -> nn.Module:
             return spec.model(config)
     raise TypeError(f"No learned model takes a {type(config).__name__}: use a "
                     f"config of {sorted(MODELS)} (learned.model_config).")
+
+
+def check_test_iterations(name: str, value, model: nn.Module):
+    """Raise ValueError naming the solver and the value when `value` (a
+    solver's test_iterations; None = as trained) is not a count `model`
+    can run (module doc)."""
+    if value is None:
+        return
+    limit = getattr(model, "max_inference_iterations", None)
+    if limit == 0:
+        raise ValueError(f"{name}: test_iterations={value!r} is refused: the model "
+                         "has no inner iterations; leave test_iterations=None.")
+    can = (f"the model runs 1 to {limit} inner iterations" if limit is not None
+           else "the model runs 1 or more inner iterations")
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise ValueError(f"{name}: test_iterations={value!r} is not an integer: "
+                         f"{can} (None: as trained).")
+    if value < 1 or (limit is not None and value > limit):
+        raise ValueError(f"{name}: test_iterations={value!r} is out of range: "
+                         f"{can} (None: as trained).")

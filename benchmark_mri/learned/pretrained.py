@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-SHOWN = 5  # keys listed per kind of mismatch
+from .checkpoint import state_dict_problems
 
 
 def file_sha256(path) -> str:
@@ -24,12 +24,6 @@ def file_sha256(path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _listed(keys) -> str:
-    keys = sorted(keys)
-    more = f" (+{len(keys) - SHOWN} more)" if len(keys) > SHOWN else ""
-    return f"{keys[:SHOWN]}{more}"
 
 
 def read_state_dict(path: Path) -> dict:
@@ -66,21 +60,8 @@ def load_pretrained(model: torch.nn.Module, path, sha256: str | None = None) -> 
     rename = getattr(model, "pretrained_key", lambda key: key)
     original = {rename(key): key for key in state}
     mapped = {rename(key): value for key, value in state.items()}
-    own = model.state_dict()
-    missing = set(own) - set(mapped)
-    unexpected = {original[key] for key in set(mapped) - set(own)}
-    mismatch = next((key for key in own if key in mapped
-                     and mapped[key].shape != own[key].shape), None)
-    if missing or unexpected or mismatch:
-        problems = []
-        if missing:
-            problems.append(f"missing keys {_listed(missing)}")
-        if unexpected:
-            problems.append(f"unexpected keys {_listed(unexpected)}")
-        if mismatch:
-            problems.append(f"first shape mismatch {original[mismatch]!r}: "
-                            f"{tuple(mapped[mismatch].shape)} in the file, "
-                            f"{tuple(own[mismatch].shape)} in the model")
+    problems = state_dict_problems(model.state_dict(), mapped, original)
+    if problems:
         raise ValueError(
             f"pretrained={path} does not fit {type(model).__name__}"
             f"({getattr(model, 'config', '')}): {'; '.join(problems)}. Weights of "

@@ -44,7 +44,7 @@ from .checkpoint import CheckpointCache, cache_key, make_checkpoint
 from .data import reconstruct, slices_batch, with_acs_smaps
 from .device import resolve_device, synchronize, timed
 from .memory import PeakMemory
-from .models import build_model
+from .models import build_model, check_test_iterations
 from .pretrained import load_pretrained
 from .training import Trainer, TrainingDiverged, TrainSettings, default_step
 
@@ -110,11 +110,7 @@ class LearnedRun:
         elif settings.n_epochs == 0:
             raise ValueError(f"{name}: n_epochs=0 evaluates pretrained weights without "
                              "training: give pretrained=PATH, or n_epochs >= 1.")
-        limit = getattr(self.model, "max_inference_iterations", None)
-        if test_iterations is not None and limit is not None \
-                and not 1 <= test_iterations <= limit:
-            raise ValueError(f"{name}: test_iterations={test_iterations} is out of "
-                             f"range: the model runs 1 to {limit} inner iterations.")
+        check_test_iterations(name, test_iterations, self.model)
         self.model.to(self.device)
         self.trainer = (Trainer(self.model, train, settings, self.device, step_fn,
                                 name=name)
@@ -139,10 +135,9 @@ class LearnedRun:
         if self.cache is None:
             return self._train(callback)
         with self.cache.lock(self.name, self.key, on_wait=self._say_waiting):
-            ckpt = self.cache.load(self.name, self.key)
+            ckpt = self.cache.load(self.name, self.key, into=self.model)
             if ckpt is None:
                 return self._train(callback)
-        self.model.load_state_dict(ckpt["state_dict"])
         self.meta.update(ckpt.get("meta", {}))
         self.reused = True
         self.log(f"{self.name}: reusing checkpoint "
@@ -180,8 +175,7 @@ class LearnedRun:
                      f"{self.trainer.epochs_done} of {self.settings.n_epochs} epochs "
                      "(timeout or max-runs); the weights are not cached.")
         elif self.cache is not None:
-            path = self.cache.save(self.checkpoint())
-            self.log(f"{self.name}: saved checkpoint {path}")
+            self.cache.store(self.checkpoint(), self.log)
 
     def _diverge(self, reason: str):
         """Record the divergence and say it (once)."""

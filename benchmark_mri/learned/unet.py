@@ -151,6 +151,7 @@ class UNetRecon(nn.Module):
     the baseline sees only the zero-filled image)."""
 
     takes_target_size = True  # learned/data.py passes the target's size
+    max_inference_iterations = 0  # none: test_iterations stays None (models.py)
 
     def __init__(self, config: UNetConfig = UNetConfig()):
         super().__init__()

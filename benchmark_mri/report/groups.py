@@ -6,7 +6,9 @@ dataset and the setting in words ("phantom — 4× acceleration, random mask");
 its subtitle is the full benchopt dataset name. Groups are sorted by dataset,
 then acceleration, then name. A solver whose last point is flagged diverged
 (results.DIVERGED_COLUMNS) in any repetition is `diverged_solvers` of its
-group: listed, never ranked.
+group: listed, never ranked; one whose run benchopt's timeout stopped
+(results.STOPPED_BY_TIMEOUT) is `timed_out_solvers`: listed, shown, never
+ranked.
 """
 
 import math
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..results import DIVERGED_COLUMNS
+from ..results import DIVERGED_COLUMNS, STOPPED_BY_TIMEOUT
 
 CURVE = ["objective_name", "dataset_name", "solver_name", "idx_rep"]  # one curve
 
@@ -48,6 +50,19 @@ def diverged_solvers(group: Group) -> list[str]:
     """The group's solvers whose last point diverged (in any repetition)."""
     last = final_rows(group.frame)
     return sorted(set(last.loc[diverged(last), "solver_name"]))
+
+
+def timed_out(frame: pd.DataFrame) -> pd.Series:
+    """Per row: True where the run was stopped by benchopt's timeout."""
+    if STOPPED_BY_TIMEOUT not in frame.columns:
+        return pd.Series(False, index=frame.index)
+    return pd.to_numeric(frame[STOPPED_BY_TIMEOUT], errors="coerce").eq(1)
+
+
+def timed_out_solvers(group: Group) -> list[str]:
+    """The group's solvers whose run the timeout stopped (in any repetition)."""
+    last = final_rows(group.frame)
+    return sorted(set(last.loc[timed_out(last), "solver_name"]))
 
 
 def dataset_parameters(frame: pd.DataFrame) -> dict:

@@ -9,7 +9,8 @@ runs). Images are PNG data URIs. The page's style (assets/report.css) and
 figure loader (assets/report.js) are read when a page is rendered and inlined
 in it. When the figures of the first screen are drawn the loader sets
 `document.body.dataset.ready = "1"`; `window.reportDrawAll()` draws the others
-(a promise) and `window.reportStatus` counts them (for tests).
+(a promise) and `window.reportStatus` counts them (for tests). Files are
+written whole or not at all (files.py).
 """
 
 import datetime
@@ -19,10 +20,10 @@ import shlex
 from pathlib import Path
 
 import plotly
-import plotly.offline
 
 from ..results import read_final_results
 from .figures import curves, inner_iterations_figure, memory_figure, samples_figure
+from .files import asset_text, plotly_script, write_asset, write_text
 from .gallery import MAX_SLICES, gallery_html
 from .read import Run, load_run
 from .table import overview_html, table_html
@@ -141,34 +142,12 @@ def metadata(run: Run) -> dict[str, str]:
     return {k: v for k, v in meta.items() if v}
 
 
-ASSETS = Path(__file__).parent / "assets"
-
-
-def asset_text(name: str) -> str:
-    """The text of assets/<name> (report.css, report.js), inlined in the page."""
-    return (ASSETS / name).read_text(encoding="utf-8")
-
-
-def plotly_script() -> tuple[str, str]:
-    """(file name, source) of the plotly.js the pages load.
-
-    The basic bundle shipped in assets/ (scatter traces only; see its README)
-    when plotly.py's plotly.js has its version, else plotly.py's full bundle.
-    """
-    version = plotly.offline.get_plotlyjs_version()
-    basic = ASSETS / f"plotly-basic-{version}.min.js"
-    if basic.is_file():
-        return basic.name, basic.read_text(encoding="utf-8")
-    return f"plotly-{version}.min.js", plotly.offline.get_plotlyjs()
-
-
 def _plotly_tag(out_dir: Path, plotly_js: str) -> str:
     if plotly_js == "inline":
         return f"<script>{plotly_script()[1]}</script>"
     if plotly_js == "alongside":
         name, source = plotly_script()
-        if not (out_dir / name).exists():
-            (out_dir / name).write_text(source, encoding="utf-8")
+        write_asset(out_dir / name, source)
         return f'<script src="{name}"></script>'
     if not (out_dir / plotly_js).is_file():
         raise FileNotFoundError(
@@ -229,9 +208,8 @@ def build_report(result_file, out_dir, plotly_js: str = "alongside",
     run = load_run(result_file)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    page = out_dir / "index.html"
-    page.write_text(render(run, out_dir, plotly_js, max_slices), encoding="utf-8")
-    return page
+    return write_text(out_dir / "index.html",
+                      render(run, out_dir, plotly_js, max_slices))
 
 
-__all__ = ["build_report", "render", "metadata"]
+__all__ = ["build_report", "metadata", "plotly_script", "render"]

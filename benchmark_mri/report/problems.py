@@ -2,8 +2,9 @@
 
 Each function returns sentences for the top of the page ("What is missing");
 none raises: the report shows whatever else the file holds. Problems named:
-runs that diverged (listed first), another benchmark's file (objective name
-or metric columns), a solver with no result on a dataset setting (benchopt
+runs that diverged (listed first), runs that benchopt's timeout stopped
+before their end (next), another benchmark's file (objective name or metric
+columns), a solver with no result on a dataset setting (benchopt
 drops failed runs), NaN / infinite metrics, and saved reconstructions that
 are absent or in another format.
 """
@@ -18,7 +19,14 @@ from ..results import (
     Metric,
     read_final_results,
 )
-from .groups import Group, diverged, diverged_solvers, final_rows
+from .groups import (
+    Group,
+    diverged,
+    diverged_solvers,
+    final_rows,
+    timed_out,
+    timed_out_solvers,
+)
 
 
 def choose_metrics(frame: pd.DataFrame, file_name: str) -> tuple[list[Metric], list]:
@@ -80,6 +88,24 @@ def diverged_runs(groups: list[Group]) -> list[str]:
                 "The run's console output says why and what to change (e.g. a "
                 "lower learning rate, a valid step size)."
             )
+    return problems
+
+
+def timeout_runs(groups: list[Group]) -> list[str]:
+    """A sentence per (setting, solver) whose run benchopt's timeout stopped."""
+    problems = []
+    for group in groups:
+        last = final_rows(group.frame)
+        flagged = last[timed_out(last)]
+        for solver in timed_out_solvers(group):
+            rows = flagged[flagged["solver_name"] == solver]
+            reps = int((last["solver_name"] == solver).sum())
+            share = f" in {len(rows)} of {reps} repetitions" if reps > 1 else ""
+            problems.append(
+                f"{solver} on {group.subtitle} was STOPPED BY benchopt's TIMEOUT"
+                f"{share}{_where(rows.iloc[0])}, before its own end: its last "
+                "point is not converged, shown but not ranked. Re-run it with a "
+                "larger --timeout, or --no-timeout.")
     return problems
 
 

@@ -17,9 +17,10 @@ table shows the whole split; what the merge says joins `Run.problems`.
 
 `load_run` raises ReportInputError only when nothing can be shown (no file, an
 empty or unreadable file, no rows, not a benchopt file); anything else that is
-missing (a run that diverged, another benchmark's metrics, a solver that
-failed on a dataset, NaN, no saved reconstructions) becomes a sentence in
-`Run.problems` (problems.py), and the report shows the rest.
+missing (a run that diverged or that the timeout cut, another benchmark's
+metrics, a solver that failed on a dataset, NaN, no saved reconstructions)
+becomes a sentence in `Run.problems` (problems.py), and the report shows the
+rest.
 """
 
 from dataclasses import dataclass, field
@@ -108,7 +109,8 @@ def load_run(path) -> Run:
     frame = frame.reset_index(drop=True)
     metrics, problems = checks.choose_metrics(frame, path.name)
     groups = group_by_setting(frame)
-    problems = checks.diverged_runs(groups) + shard_notes + problems
+    problems = (checks.diverged_runs(groups) + checks.timeout_runs(groups)
+                + shard_notes + problems)
     problems += checks.missing_runs(frame, groups)
     problems += checks.non_finite(groups, metrics)
     provenance, unsaved = checks.saved_results(frame, groups)

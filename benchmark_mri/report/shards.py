@@ -16,7 +16,9 @@ repetition) by the rows of the whole split, named without the shard:
   np.std. A shard with no scored volume or NaN metrics adds nothing.
   `objective_n_scored` is N, `objective_value` the merged NMSE.
 - Divergence flags (results.DIVERGED_COLUMNS): the largest; a merged point
-  with a diverged shard is diverged, its metrics NaN.
+  with a diverged shard is diverged, its metrics NaN. `stopped_by_timeout`
+  (results.STOPPED_BY_TIMEOUT): the largest, a shard cut by the timeout
+  makes the merged run cut.
 - `objective_inference_time_s` (per slice): weighted by the shards' slice
   counts (`objective_n_slices`, when the file has them) else by n_scored.
   Training measurements (TRAINING): those of the shard that trained
@@ -43,7 +45,13 @@ said in the returned sentences, which the dashboard lists (read.load_run).
 import numpy as np
 import pandas as pd
 
-from ..results import DIVERGED_COLUMNS, KNOWN_METRICS, NOT_METRICS, result_column
+from ..results import (
+    DIVERGED_COLUMNS,
+    KNOWN_METRICS,
+    NOT_METRICS,
+    STOPPED_BY_TIMEOUT,
+    result_column,
+)
 from .names import split_name, without
 
 SHARD = "shard"  # the datasets' parameter
@@ -305,6 +313,10 @@ def _merge_point(rows: dict, metrics: list[str], n: int) -> dict:
                 else np.nan
             flagged |= out[column] == 1
             done.add(column)
+    if STOPPED_BY_TIMEOUT in columns:
+        flags = _numbers(series, STOPPED_BY_TIMEOUT)
+        out[STOPPED_BY_TIMEOUT] = (float(np.nanmax(flags)) if np.isfinite(flags).any()
+                                   else np.nan)
     if "objective_value" in columns:
         nmse = result_column("nmse")
         out["objective_value"] = (out[nmse] if nmse in metrics

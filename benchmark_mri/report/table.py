@@ -10,7 +10,9 @@ per slice, peak training memory, time per posterior sample, others).
 Repetitions are averaged. The best value of each column with a direction is
 highlighted; NaN shows as "n/a". A solver whose run diverged
 (groups.diverged_solvers) shows "diverged" instead of its metrics and is
-never highlighted.
+never highlighted; one that benchopt's timeout stopped
+(groups.timed_out_solvers) shows its last point marked "timeout", never
+highlighted.
 """
 
 import html
@@ -19,9 +21,11 @@ import numpy as np
 import pandas as pd
 
 from ..results import KNOWN_MEASUREMENTS, NOT_METRICS, UNCERTAINTY_METRICS, Metric
-from .groups import Group, diverged_solvers, final_rows
+from .groups import Group, diverged_solvers, final_rows, timed_out_solvers
 
 DIVERGED_CELL = '<span class="diverged">diverged</span>'
+TIMEOUT_MARK = ('<span class="timeout" title="stopped by benchopt\'s timeout before '
+                'its end: not converged, not ranked">timeout</span>')
 
 
 def table_columns(frame: pd.DataFrame, metrics: list[Metric]) -> list[Metric]:
@@ -65,11 +69,11 @@ def _cell(value, std=None) -> str:
     return text
 
 
-def _solver_header(solver, colors, labels) -> str:
+def _solver_header(solver, colors, labels, mark: str = "") -> str:
     swatch = f'<span class="swatch" style="background:{colors[solver]}"></span>'
     label = (labels or {}).get(solver, str(solver))
     return (f'<th title="{html.escape(str(solver))}">{swatch}'
-            f"{html.escape(label)}</th>")
+            f"{html.escape(label)}{mark}</th>")
 
 
 def table_html(group: Group, metrics: list[Metric], colors: dict,
@@ -77,7 +81,8 @@ def table_html(group: Group, metrics: list[Metric], colors: dict,
     table = final_table(group, metrics)
     columns = table_columns(final_rows(group.frame), metrics)
     failed = diverged_solvers(group)
-    ranked = table.drop(index=failed)
+    stopped = timed_out_solvers(group)
+    ranked = table.drop(index=[*failed, *stopped])
     winners = {m.column: best(ranked[m.column], m.better) for m in columns}
     scored = {m.column for m in (*metrics, *UNCERTAINTY_METRICS)}
     head = "".join(
@@ -94,15 +99,16 @@ def table_html(group: Group, metrics: list[Metric], colors: dict,
             std = row[m.std_column] if m.std_column in table else None
             mark = ' class="best"' if winners[m.column] == solver else ""
             cells.append(f"<td{mark}>{_cell(row[m.column], std)}</td>")
-        body.append(f"<tr>{_solver_header(solver, colors, labels)}"
+        mark = f" {TIMEOUT_MARK}" if solver in stopped else ""
+        body.append(f"<tr>{_solver_header(solver, colors, labels, mark)}"
                     + "".join(cells) + "</tr>")
     return (
         '<table class="final"><thead><tr><th>solver</th>' + head
         + "</tr></thead><tbody>" + "".join(body) + "</tbody></table>"
         '<p class="note">Last point of each curve; ± is the standard deviation over '
         "test volumes; ↑ / ↓: higher / lower is better, best highlighted "
-        "(diverged runs are never ranked); solvers are named by the parameters "
-        "that differ (hover for all).</p>"
+        "(diverged runs, and runs stopped by the timeout, are never ranked); "
+        "solvers are named by the parameters that differ (hover for all).</p>"
     )
 
 
@@ -114,14 +120,15 @@ def overview_html(groups: list[Group], metrics: list[Metric], colors: dict,
     shown = metrics[:2]
     tables = [final_table(g, metrics) for g in groups]
     failed = [diverged_solvers(g) for g in groups]
+    stopped = [timed_out_solvers(g) for g in groups]
     head = "".join(f'<th><a href="#d{i}">{html.escape(g.title)}</a></th>'
                    for i, g in enumerate(groups))
-    winners = [best(t.drop(index=f)[shown[0].column], shown[0].better)
-               for t, f in zip(tables, failed)]
+    winners = [best(t.drop(index=[*f, *c])[shown[0].column], shown[0].better)
+               for t, f, c in zip(tables, failed, stopped)]
     body = []
     for solver in sorted(colors):
         cells = []
-        for table, winner, diverged in zip(tables, winners, failed):
+        for table, winner, diverged, cut in zip(tables, winners, failed, stopped):
             if solver not in table.index:
                 cells.append('<td><span class="na">—</span></td>')
                 continue
@@ -130,6 +137,7 @@ def overview_html(groups: list[Group], metrics: list[Metric], colors: dict,
                 continue
             values = " · ".join(
                 _cell(table.loc[solver, m.column]) for m in shown)
+            values += f" {TIMEOUT_MARK}" if solver in cut else ""
             mark = ' class="best"' if winner == solver else ""
             cells.append(f"<td{mark}>{values}</td>")
         body.append(f"<tr>{_solver_header(solver, colors, labels)}"
@@ -139,4 +147,5 @@ def overview_html(groups: list[Group], metrics: list[Metric], colors: dict,
             f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
             f'<p class="note">Final points; best {html.escape(shown[0].label)} per '
             "setting highlighted; — : no result (failed or not run); diverged: "
-            "the run diverged (never ranked).</p>")
+            "the run diverged (never ranked); timeout: stopped by benchopt's "
+            "timeout before its end (never ranked).</p>")

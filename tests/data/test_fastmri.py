@@ -220,6 +220,48 @@ def test_a_bad_reference_or_kspace_slice_is_refused_naming_file_and_slice(
     assert read_volume(info, n_slices=3).target.shape[0] == 3  # slices 1..3 are fine
 
 
+def test_all_zero_kspace_without_a_reference_is_refused_naming_the_file(tmp_path):
+    """A file with no reference gets the RSS of its k-space as target: an
+    all-zero k-space scored NaN for the whole split, naming nothing."""
+    path = write_volume(tmp_path / "blank.h5", 0, n_slices=3, with_target=False)
+    with h5py.File(path, "a") as f:
+        f["kspace"][2] = 0
+    info = inspect_file(path)
+    with pytest.raises(FastMRIFileError, match="blank.h5: 'kspace' slice 2 is all "
+                       "zero .*the file has no reference"):
+        read_volume(info)
+    assert read_volume(info, n_slices=1).target.abs().max() > 0  # slice 2 left out
+
+
+@pytest.mark.parametrize("reference_slices, message", [
+    (3, "'reconstruction_rss' has 3 slices and 'kspace' 5"),
+    (7, "'reconstruction_rss' has 7 slices and 'kspace' 5"),
+])
+def test_a_reference_of_another_slice_count_is_refused_when_listed(
+        tmp_path, reference_slices, message):
+    """It failed after the solver ran (or scored the wrong slices): the
+    file is refused when the dataset lists it, naming it."""
+    path = write_volume(tmp_path / "file1.h5", 0, n_slices=5)
+    with h5py.File(path, "a") as f:
+        ref = f["reconstruction_rss"][()]
+        del f["reconstruction_rss"]
+        f.create_dataset("reconstruction_rss",
+                         data=np.resize(ref, (reference_slices, *ref.shape[1:])))
+    with pytest.raises(FastMRIFileError, match=f"file1.h5: {message}"):
+        list_files(tmp_path)
+
+
+def test_an_empty_volume_is_refused_when_listed(tmp_path):
+    """0 slices: numpy's "need at least one array to stack", file unnamed."""
+    path = tmp_path / "empty.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("kspace", shape=(0, 4, 64, 48), dtype=np.complex64)
+        f.create_dataset("ismrmrd_header", data=header((64, 48), (32, 32), (4, 46)))
+    with pytest.raises(FastMRIFileError, match="empty.h5: 'kspace' holds no data "
+                       r"\(shape \(0, 4, 64, 48\)\)"):
+        list_files(tmp_path)
+
+
 def test_bad_header(tmp_path):
     path = write_volume(tmp_path / "h.h5", 0)
     with h5py.File(path, "a") as f:

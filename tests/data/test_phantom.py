@@ -3,7 +3,11 @@ import pytest
 import torch
 
 from benchmark_mri.data import measure, phantom_volumes, simulate_volume
-from benchmark_mri.data.phantom import birdcage_smaps
+from benchmark_mri.data.phantom import (
+    birdcage_smaps,
+    check_phantom_memory,
+    phantom_memory_bytes,
+)
 from benchmark_mri.physics import CartesianSampling, ifft2c, rss
 
 
@@ -69,12 +73,52 @@ def test_birdcage_maps_are_smooth_and_normalised():
         (dict(image_size=8), r"image_size must be an integer in \[16, 1024\]"),
         (dict(n_coils=64), r"n_coils must be an integer in \[1, 32\]"),
         (dict(n_slices=0), "n_slices must be a positive integer"),
-        (dict(noise=-1.0), "noise must be >= 0"),
+        (dict(noise=-1.0), "noise must be a finite number >= 0"),
+        (dict(noise=float("inf")), r"noise must be a finite number >= 0.*got inf"),
+        (dict(noise=float("nan")), r"noise must be a finite number >= 0.*got nan"),
     ],
 )
 def test_bad_parameters_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         _volume(**kwargs)
+
+
+def test_a_negative_volume_count_is_named():
+    """phantom[n_train_volumes=-3] ran with no training split, saying nothing."""
+    with pytest.raises(ValueError, match=r"n_train_volumes must be an integer >= 0 "
+                       r"\(got -3\)"):
+        phantom_volumes("train", -3, 0, image_size=32)
+
+
+def test_phantoms_that_cannot_fit_are_refused_before_generating():
+    """phantom[image_size=1024,n_slices=400] generated for minutes, then
+    numpy's MemoryError: refused at once, with the memory it would need."""
+    with pytest.raises(MemoryError, match=r"phantom: 10 volumes of image_size=1024, "
+                       r"n_coils=8, n_slices=400 need at least 1\d\d\d\.\d GB of "
+                       r"memory .* 64\.0 GB are available\. Use fewer"):
+        check_phantom_memory(10, 1024, 8, 400, available=64e9)
+    # The quickstart's phantoms need little.
+    assert phantom_memory_bytes(10, 128, 8, 4) < 0.3e9
+    check_phantom_memory(10, 128, 8, 4, available=1e9)
+
+
+@pytest.mark.parametrize("parameters, message", [
+    (dict(image_size=1024, n_slices=400), "need at least"),
+    (dict(noise=1e400), "noise must be a finite number"),
+    (dict(n_train_volumes=-3), "n_train_volumes must be an integer >= 0"),
+])
+def test_the_dataset_refuses_before_generating(parameters, message):
+    from benchopt.benchmark import Benchmark
+    from benchopt.utils.run_context import RunContext
+
+    from ..conftest import REPO
+
+    dataset = {d.name: d for d in Benchmark(REPO).get_datasets()}["phantom"]
+    dataset = dataset.get_instance(**parameters)
+    RunContext(base_seed="0", dataset_name=str(dataset), repetition=0).attach(
+        None, dataset, None)  # what benchopt run does
+    with pytest.raises((ValueError, MemoryError), match=message):
+        dataset.get_data()
 
 
 def test_measure_hides_test_targets_and_estimates_maps():

@@ -1,6 +1,8 @@
 """The learned-solver contract of benchmark_utils/learned_solver.py: the
 training parameters are checked, the inference-only ones get defaults."""
 
+import re
+
 import pytest
 from benchopt.benchmark import Benchmark
 
@@ -49,3 +51,29 @@ def test_cartesian_only_models_skip_non_cartesian_data_saying_why(name, reason):
     train, test, _ = phantom_split(1, 1, 0, NonCartesianSampling("radial", 4),
                                    image_size=32, n_coils=2, n_slices=1)
     assert solver.skip(test=test, train=train) == (True, reason)
+
+
+TINY_MODELS = {"xpdnet": dict(n_iter=1), "rim": dict(n_steps=1, hidden_channels=4),
+               "deq": dict(channels=4, forward_max_iter=3),
+               "varnet": dict(n_cascades=1, channels=4),
+               "unet": dict(channels=4, n_pools=2),
+               "layerwise": dict(n_blocks=2, width=8, epochs_per_block=1)}
+
+
+@pytest.mark.parametrize("model", sorted(TINY_MODELS))
+@pytest.mark.parametrize("value", [0, -3, 2.5, "two"])
+def test_test_iterations_is_checked_for_every_learned_model(split, model, value):
+    """xpdnet[test_iterations=0] scored the untrained image and recorded 0
+    iterations; rim[test_iterations=0] raised an IndexError after training.
+    Every learned model refuses it before training, naming the value and
+    what it can run."""
+    from benchmark_mri.learned import LearnedRun, TrainSettings, model_config
+
+    train, test = split
+    config = model_config(model, "cpu_small", **TINY_MODELS[model])
+    expected = (rf"{model}: test_iterations={re.escape(repr(value))} "
+                r"(is out of range|is not an integer|is refused)"
+                r".*(runs 1 (to|or more)|has no inner iterations)")
+    with pytest.raises(ValueError, match=expected):
+        LearnedRun(model, config, train, test, TrainSettings(n_epochs=1),
+                   test_iterations=value, cache_dir=None, log=[].append)

@@ -83,3 +83,15 @@ def test_a_failing_worker_stops_the_training_with_its_error(how, says):
     loader = training_loader(Failing(split(1), how), 2, torch.Generator(), workers=1)
     with pytest.raises((OSError, RuntimeError), match=says):
         list(loader)
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "2.5"])
+def test_a_bad_worker_count_is_named(monkeypatch, value):
+    """BENCHMARK_MRI_LOADER_WORKERS=abc raised int()'s bare message; -1
+    reached the DataLoader."""
+    from benchmark_mri.learned.data import loader_workers
+
+    monkeypatch.setenv("BENCHMARK_MRI_LOADER_WORKERS", value)
+    with pytest.raises(ValueError, match=f"BENCHMARK_MRI_LOADER_WORKERS={value!r} "
+                       r"is not a number of worker processes \(an integer >= 0"):
+        loader_workers([])

@@ -177,11 +177,10 @@ class ScorePosteriorRun:
             trained = self._train(callback)
         else:
             with self.cache.lock(self.name, self.key, on_wait=self._say_waiting):
-                ckpt = self.cache.load(self.name, self.key)
+                ckpt = self.cache.load(self.name, self.key, into=self.model)
                 if ckpt is None:
                     trained = self._train(callback)
                 else:
-                    self.model.load_state_dict(ckpt["state_dict"])
                     self.meta.update(ckpt.get("meta", {}))
                     self.reused = trained = True
                     self.log(f"{self.name}: reusing checkpoint "
@@ -223,8 +222,7 @@ class ScorePosteriorRun:
                              "the weights are not cached.")
                     return False
         if self.cache is not None:
-            path = self.cache.save(self.checkpoint())
-            self.log(f"{self.name}: saved checkpoint {path}")
+            self.cache.store(self.checkpoint(), self.log)
         return True
 
     def _sample(self, callback):

@@ -218,7 +218,12 @@ def grappa_weights(calib: torch.Tensor, patterns: torch.Tensor, kernel_size,
         lhs = gram[src[:, :, None], src[:, None, :]]  # (G, n C, n C)
         rhs = gram[src[:, :, None], targets]  # (G, n C, C)
         lhs.diagonal(dim1=-2, dim2=-1).add_(lams[group, None])
-        for p, w in zip(group.tolist(), torch.linalg.solve(lhs, rhs)):
+        # Hermitian positive definite for lmbda > 0: Cholesky (half an LU's
+        # work); LU, as pygrappa, if it is singular (lmbda = 0).
+        factor, info = torch.linalg.cholesky_ex(lhs)
+        solved = (torch.linalg.solve(lhs, rhs) if info.any()
+                  else torch.cholesky_solve(rhs, factor))
+        for p, w in zip(group.tolist(), solved):
             weights[p] = w
     return weights
 

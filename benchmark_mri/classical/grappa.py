@@ -93,15 +93,16 @@ def _patterns(sampled: torch.Tensor, kh: int, kw: int):
     """
     rows, cols = (~sampled).nonzero(as_tuple=True)
     H, W = sampled.shape
-    if kh * kw <= 62:  # one int64 code per window, bit j for point j
+    if kh * kw <= 62:  # one integer code per window, bit j for point j
         pads = (kw // 2, kw // 2, kh // 2, kh // 2)
-        padded = torch.nn.functional.pad(sampled.long(), pads)
+        bits_type = torch.int32 if kh * kw <= 31 else torch.int64
+        padded = torch.nn.functional.pad(sampled.to(bits_type), pads)
         # The kw bits of each window row, then kh rows kw bits apart.
         row_codes = sum(padded[:, dx : dx + W] << dx for dx in range(kw))
         codes = sum(row_codes[dy : dy + H] << (dy * kw) for dy in range(kh))
         codes, order = codes[rows, cols].sort()
         codes, counts = torch.unique_consecutive(codes, return_counts=True)
-        bits = 2 ** torch.arange(kh * kw, device=sampled.device)
+        bits = 2 ** torch.arange(kh * kw, device=sampled.device, dtype=bits_type)
         patterns = (codes[:, None] & bits) > 0
     else:
         windows = _windows(sampled, kh, kw)[rows, cols].reshape(rows.numel(), -1)
@@ -141,29 +142,31 @@ def calibration_gram(calib: torch.Tensor, kh: int, kw: int) -> torch.Tensor:
     segments = segments.permute(1, 2, 3, 0)  # (Hc, n, kw, C)
     ox = torch.arange(-rx, rx + 1, device=dev)
     x_edges = _edges(n, rx, dev)
-    x_cut = _cuts(ox, ox, n, x_edges)  # (kw, edges), the columns ox misses
+    # (kw, edges): 1 at the edge columns that window column ox misses.
+    x_cut = _cuts(ox, ox, n, x_edges).to(calib.dtype)
     dx_of = ox[None, :] - ox[:, None] + kw - 1  # (kw, kw) lag index
     # The edge columns alone, column-major: (edges, C, Hc), (edges, Hc, nx C).
     edge_rows = rows[:, x_edges].permute(1, 2, 0).contiguous()
     edge_shifted = shifted[:, x_edges].transpose(0, 1).contiguous()
     gram = calib.new_zeros(kh, K, kh, K)
+    blocks_of = gram.permute(0, 2, 1, 3)  # (kh, kh, K, K) view: block (oy1, oy2)
     for d in range(min(2 * ry, Hc - 1) + 1):
         a, b = rows[: Hc - d], shifted[d:]  # calibration rows u and u + d
         total = a.reshape(-1, C).mH @ b.reshape(-1, nx * C)  # (C, nx C)
         edge = torch.bmm(edge_rows[..., : Hc - d].conj(),
                          edge_shifted[:, d:])  # (edges, C, nx C)
-        sums = total - torch.einsum("oe,eck->ock", x_cut.to(edge.dtype), edge)
-        sums = sums.reshape(kw, C, nx, C)[ox[:, None] + rx, :, dx_of]
+        sums = total - (x_cut @ edge.flatten(1)).view(kw, C, nx * C)
+        sums = sums.view(kw, C, nx, C)[ox[:, None] + rx, :, dx_of]  # (ox1, ox2, C, C)
         lag = sums.permute(0, 2, 1, 3).reshape(K, K)  # rows u in [0, Hc - d)
         # Window rows oy and oy + d, over windows centred on every row.
         oy = torch.arange(-ry, ry + 1 - d, device=dev)
         y_edges = _edges(Hc - d, ry, dev)
         per_row = torch.bmm(segments[y_edges].reshape(-1, n, K).mH,
                             segments[y_edges + d].reshape(-1, n, K))
-        y_cut = _cuts(oy, oy + d, Hc - d, y_edges)
-        blocks = lag - torch.einsum("oe,ekl->okl", y_cut.to(lag.dtype), per_row)
-        gram[oy + ry, :, oy + ry + d] = blocks
-        gram[oy + ry + d, :, oy + ry] = blocks.mH
+        y_cut = _cuts(oy, oy + d, Hc - d, y_edges).to(lag.dtype)
+        blocks = lag - (y_cut @ per_row.flatten(1)).view(-1, K, K)  # (kh - d, K, K)
+        blocks_of.diagonal(d).copy_(blocks.permute(1, 2, 0))
+        blocks_of.diagonal(-d).copy_(blocks.mH.permute(1, 2, 0))
     return gram.reshape(kh * K, kh * K)
 
 
@@ -277,13 +280,18 @@ def _fill(y, kernel_size, rows, cols, patterns, counts, weights) -> torch.Tensor
     # The windows' top-left corners in padded k-space (samples grouped by
     # pattern); the samples themselves are at the windows' centres.
     corner = rows * Wp + cols
+    # Each pattern's sampled points as offsets, and its weights in y's dtype.
+    n_points = patterns.sum(1).tolist()
+    sources_at = offsets[patterns.nonzero(as_tuple=True)[1]].split(n_points)
+    sizes = [w.numel() for w in weights]
+    weights = torch.cat([w.flatten() for w in weights]).to(y.dtype).split(sizes)
     filled = y.new_zeros(rows.numel(), n_coils)
     stops = torch.tensor(counts).cumsum(0).tolist()
     for p, (count, stop) in enumerate(zip(counts, stops)):
-        if weights[p].shape[0] and count:
-            index = corner[stop - count : stop, None] + offsets[patterns[p]]
-            sources = _from_words(flat.index_select(0, index.reshape(-1)))
-            torch.matmul(sources.view(count, -1), weights[p].to(y.dtype),
+        if n_points[p] and count:
+            index = corner[stop - count : stop, None] + sources_at[p]
+            sources = _from_words(flat.index_select(0, index.view(-1)))
+            torch.matmul(sources.view(count, -1), weights[p].view(-1, n_coils),
                          out=filled[stop - count : stop])
     centre = (kh // 2) * Wp + kw // 2
     _from_words(flat).index_copy_(0, corner + centre, filled)
@@ -323,13 +331,27 @@ def grappa(m: Measurement, kernel_size=(5, 5), lmbda: float = 0.01) -> torch.Ten
     S, _, H, W = m.y.shape
     sampled = m.mask.expand(S, 1, H, W)[:, 0].bool()
     images = torch.stack([
-        _rss(ifft2c(grappa_fill(m.y[s], sampled[s], kernel_size, lmbda)))
+        _rss_image(grappa_fill(m.y[s], sampled[s], kernel_size, lmbda))
         for s in range(S)
     ])
     return center_crop(images, m.target_size)
 
 
-def _rss(x: torch.Tensor) -> torch.Tensor:
-    """physics.rss of (C, H, W) coil images, from real and imaginary parts
-    (a few times faster on CPU than through |x|)."""
+def _rss_image(kspace: torch.Tensor) -> torch.Tensor:
+    """RSS of the coil images of (C, H, W) centred k-space, (H, W) real.
+
+    For even H and W the centred inverse FFT is the plain one of the k-space
+    modulated by (-1)^(i + j), up to a sign per pixel (physics.Sense.normal
+    uses the same identity): no FFT shifts, which cost more than the FFT on
+    grappa_fill's strided output. The RSS from real and imaginary parts is a
+    few times faster on CPU than physics.rss's |x|.
+    """
+    H, W = kspace.shape[-2:]
+    if H % 2 or W % 2:
+        x = ifft2c(kspace)
+    else:
+        i = torch.arange(H, device=kspace.device)[:, None]
+        j = torch.arange(W, device=kspace.device)
+        sign = 1.0 - 2.0 * ((i + j) % 2)  # (H, W)
+        x = torch.fft.ifft2(kspace * sign, norm="ortho")
     return (x.real.square() + x.imag.square()).sum(0).sqrt()

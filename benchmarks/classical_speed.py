@@ -5,7 +5,8 @@ On the multi-coil slices of ../shared/data/fastmri_format/ at 4x equispaced
 
 - GRAPPA (benchmark_mri.classical.grappa) vs pygrappa's mdgrappa, same kernel
   (5x5) and lambda (0.01), both timed from undersampled k-space to the cropped
-  RSS image; the PSNR of each against the fully sampled reference.
+  RSS image; the PSNR of each against the fully sampled reference, and how far
+  apart the two images are (relative L2).
 - FISTA (benchmark_mri.classical.WaveletL1) vs sigpy's L1WaveletRecon: sigpy
   runs its default 100 iterations (power iteration included); FISTA runs until
   its image reaches sigpy's 100-iteration PSNR. Both pipelines are timed from
@@ -16,7 +17,9 @@ On the multi-coil slices of ../shared/data/fastmri_format/ at 4x equispaced
   and L from the closed-form bound on the maps.
 
 Every library runs with the same number of threads (--threads, 1 by default:
-on a shared CPU an oversubscribed thread pool only adds noise).
+on a shared CPU an oversubscribed thread pool only adds noise). The load
+average is printed before and after: timings taken beside other jobs are
+noise, compare the ratios.
 
     PYTHONPATH=. python benchmarks/classical_speed.py --repeats 5
 """
@@ -108,6 +111,7 @@ def main():
     torch.set_num_threads(args.threads)
     if not args.data.exists():
         sys.exit(f"No real data at {args.data}: see /work/shared/data/README.md.")
+    load_before = os.getloadavg()
     grappa_rows, l1_rows = [], []
     for name in SLICES:
         m = load(name)
@@ -122,8 +126,9 @@ def main():
             t_ours.append(t)
             t, ref = timed(run_pygrappa, m)
             t_ref.append(t)
+        apart = torch.linalg.vector_norm(ours - ref) / torch.linalg.vector_norm(ref)
         grappa_rows.append((name, np.median(t_ours), np.median(t_ref),
-                            psnr(m.target, ours), psnr(m.target, ref)))
+                            psnr(m.target, ours), psnr(m.target, ref), float(apart)))
 
         t_sigpy, sigpy_image = timed(run_sigpy, m, lmbda_abs)
         sigpy_psnr = psnr(m.target, sigpy_image)
@@ -141,13 +146,15 @@ def main():
             l1_rows.append((name, rule, np.median(t_ref), sigpy_psnr, n_iter[rule],
                             t))
 
+    loads = zip(load_before, os.getloadavg())
+    loads = ", ".join(f"{a:.1f} -> {b:.1f}" for a, b in loads)
     print(f"threads: {args.threads}, medians of {args.repeats} alternated runs, "
-          "4x equispaced, one slice each\n")
+          f"4x equispaced, one slice each; load average (1, 5, 15 min) {loads}\n")
     print("| slice | GRAPPA (s) | pygrappa mdgrappa (s) | speed-up | PSNR GRAPPA | "
-          "PSNR pygrappa |\n|---|---|---|---|---|---|")
-    for name, t, t_ref, p, p_ref in grappa_rows:
+          "PSNR pygrappa | images apart |\n|---|---|---|---|---|---|---|")
+    for name, t, t_ref, p, p_ref, apart in grappa_rows:
         print(f"| {name} | {t:.3f} | {t_ref:.3f} | {t_ref / t:.1f}x | {p:.2f} | "
-              f"{p_ref:.2f} |")
+              f"{p_ref:.2f} | {apart:.0e} |")
     print("\n| slice | FISTA step 1/L | sigpy L1WaveletRecon 100 it. (s) | "
           "sigpy PSNR | FISTA iterations to reach it | FISTA (s) | time ratio "
           "FISTA / sigpy |\n|---|---|---|---|---|---|---|")

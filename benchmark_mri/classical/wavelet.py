@@ -94,6 +94,6 @@ class Wavelet:
 def soft_threshold(c: torch.Tensor, threshold) -> torch.Tensor:
     """Complex soft threshold of (2, ...) real/imaginary coefficient pairs:
     each complex value shrinks by `threshold` in magnitude, keeping its phase."""
-    magnitude = torch.sqrt(c[0] ** 2 + c[1] ** 2)
-    scale = torch.clamp(1 - threshold / torch.clamp(magnitude, min=1e-30), min=0)
-    return c * scale
+    tiny = torch.finfo(c.dtype).tiny  # |c|^2 floor: no 0 * inf below
+    scale = c[0].square().addcmul_(c[1], c[1]).clamp_(min=tiny).rsqrt_()
+    return c * scale.mul_(-threshold).add_(1).clamp_(min=0)

@@ -123,26 +123,29 @@ class WaveletL1:
         """One proximal gradient step (from the momentum point, for FISTA)."""
         if self.x is None:
             self._setup()
-        x_old = self.x
-        grad = self.op.normal(self.z) - self.adj_y
-        self._check_misfit(grad)
-        v = self.z - grad / self.lipschitz
+        x_old, z = self.x, self.z
+        normal = self.op.normal(z)  # A^H A z
+        self._check_misfit(z, normal)
+        # v = z - (A^H A z - A^H y) / L, then W^T soft(W v, lambda / L).
+        step = 1 / self.lipschitz
+        v = torch.add(z, normal, alpha=-step).add_(self.adj_y, alpha=step)
         w = self.wavelet
         self.x = w.inverse(soft_threshold(w.forward(v), self.threshold))
         if self.accelerated:
-            if self.restart and _dot(self.z - self.x, self.x - x_old) > 0:
+            if self.restart and _dot(z - self.x, self.x - x_old) > 0:
                 self.t = 1.0
             t_new = (1 + (1 + 4 * self.t**2) ** 0.5) / 2
-            self.z = self.x + ((self.t - 1) / t_new) * (self.x - x_old)
+            # z = x + (t - 1) / t_new (x - x_old)
+            self.z = torch.lerp(x_old, self.x, 1 + (self.t - 1) / t_new)
             self.t = t_new
         else:
             self.z = self.x
         self.n_iter += 1
 
-    def _check_misfit(self, grad):
+    def _check_misfit(self, z, normal):
         """Flag ||A z - y||^2 / ||y||^2 at the point stepped from, from what
-        the step has at hand: ||A z - y||^2 = <z, grad> - <z, A^H y> + ||y||^2."""
-        misfit = (_dots(self.z, grad) - _dots(self.z, self.adj_y) + self.y_norm2)
+        the step has at hand: ||A z - y||^2 = <z, A^H A z> - 2 <z, A^H y> + ||y||^2."""
+        misfit = _dots(z, normal) - 2 * _dots(z, self.adj_y) + self.y_norm2
         self._flag("relative data misfit ||Ax - y||^2 / ||y||^2",
                    misfit / self.y_norm2.clamp_min(1e-30), self.n_iter + 1)
 
@@ -199,7 +202,7 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def _dots(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Re <a, b> per slice: (B, ...) complex -> (B,) float."""
-    return (a.real * b.real + a.imag * b.imag).flatten(1).sum(1)
+    return torch.linalg.vecdot(a.flatten(1), b.flatten(1)).real
 
 
 class WaveletL1Split:

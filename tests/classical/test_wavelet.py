@@ -43,6 +43,7 @@ def test_soft_threshold_shrinks_complex_magnitude():
     c = torch.tensor([[3.0, 0.1, 0.0], [4.0, 0.0, 0.0]])  # 3+4i, 0.1, 0
     out = soft_threshold(c, 1.0)
     torch.testing.assert_close(out, torch.tensor([[2.4, 0.0, 0.0], [3.2, 0.0, 0.0]]))
+    torch.testing.assert_close(soft_threshold(c, 0.0), c)  # no 0 * inf at 0
 
 
 def test_bad_level_and_backend_are_refused():

@@ -146,7 +146,8 @@ def _say_splits(test, train, log):
             continue
         shape = " x ".join(map(str, split.acquisition(0)[:3]))
         where = "in memory" if split.in_memory else "read from files"
-        log(f"  {name} split: {len(split)} volumes, {split.n_slices_total} slices "
+        volumes = f"{len(split)} volume" + ("s" if len(split) != 1 else "")
+        log(f"  {name} split: {volumes}, {split.n_slices_total} slices "
             f"(k-space {shape}, {where})")
 
 

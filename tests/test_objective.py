@@ -14,8 +14,8 @@ from benchmark_mri.version import UTILS_FOLDER, code_version
 from .conftest import REPO
 
 
-@pytest.fixture(scope="module")
-def objective():
+def phantom_objective():
+    """The objective set up on a tiny phantom, as benchopt does it."""
     bench = Benchmark(REPO)
     dataset = next(d for d in bench.get_datasets() if d.name == "phantom")
     dataset = dataset.get_instance(image_size=32, n_coils=2, n_train_volumes=1,
@@ -26,15 +26,14 @@ def objective():
     return objective
 
 
+@pytest.fixture(scope="module")
+def objective():
+    return phantom_objective()
+
+
 def test_set_data_computes_no_coil_maps():
     """Maps are computed when a solver first reads them, never "in case"."""
-    bench = Benchmark(REPO)
-    dataset = next(d for d in bench.get_datasets() if d.name == "phantom")
-    dataset = dataset.get_instance(image_size=32, n_coils=2, n_train_volumes=1,
-                                   n_test_volumes=2, n_slices=2)
-    dataset._run_context = RunContext(base_seed="0", repetition=0)
-    objective = bench.get_benchmark_objective().get_instance()
-    objective.set_data(**dataset.get_data())
+    objective = phantom_objective()  # a fresh one: no solver has read its maps
     test = objective.get_objective()["test"]
     assert not any(test[i].maps_ready for i in range(len(test)))
     assert test[0].smaps.shape == test[0].y.shape and test[0].maps_ready

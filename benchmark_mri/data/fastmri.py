@@ -229,7 +229,12 @@ def check_finite(path: Path, name: str, values: np.ndarray, first: int = 0):
     """Raise FastMRIFileError naming the file, the dataset `name` and the
     first slice (index in the file; values' slice 0 is slice `first`) with
     a NaN or infinite value."""
-    bad = ~np.isfinite(values.reshape(values.shape[0], -1)).all(axis=1)
+    values = values.reshape(values.shape[0], -1)
+    # Per-slice sums first: finite unless a value is not (or they overflow, when
+    # the values themselves are looked at), with no temporary of the slices' size.
+    if np.isfinite(values.sum(axis=1)).all():
+        return
+    bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
         raise FastMRIFileError(
             f"{path}: '{name}' slice {first + int(np.argmax(bad))} contains NaN or "
@@ -242,7 +247,7 @@ def check_nonzero(path: Path, name: str, values: np.ndarray, first: int = 0,
     """Raise FastMRIFileError naming the file and the first all-zero slice of
     `name`, the reference (no image has an all-zero reference) or, in a file
     without one, the k-space whose RSS is the target (`why` says so)."""
-    empty = ~(values.reshape(values.shape[0], -1) != 0).any(axis=1)
+    empty = ~np.any(values.reshape(values.shape[0], -1), axis=1)
     if empty.any():
         raise FastMRIFileError(
             f"{path}: '{name}' slice {first + int(np.argmax(empty))} is all zero "
@@ -349,7 +354,7 @@ def _read_slices(info: FileInfo, index: slice, with_target: bool = True):
         return _read_complex64(f["kspace"], index), target
 
     kspace, target = _read(info, index, get)
-    check_finite(info.path, "kspace", kspace.view(np.float32), index.start)
+    check_finite(info.path, "kspace", kspace, index.start)
     if info.target_shape is None:  # the target will be the RSS of this k-space
         check_nonzero(info.path, "kspace", kspace, index.start,
                       "the file has no reference, and the RSS of this k-space, "

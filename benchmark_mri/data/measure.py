@@ -45,6 +45,14 @@ def slice_masks(name: str, n_slices: int, n_cols: int, acquired_columns,
     return mask
 
 
+def all_finite(t: torch.Tensor) -> bool:
+    """Whether every value of t is finite: its sum first (no temporary of t's
+    size), every value only when the sum is not (NaN, inf, or an overflow)."""
+    if torch.isfinite(t.sum()).all():
+        return True
+    return bool(torch.isfinite(torch.view_as_real(t) if t.is_complex() else t).all())
+
+
 def measure(
     volume: Volume | NonCartesianScan,
     sampling: CartesianSampling | NonCartesianSampling | ShotSampling,
@@ -68,7 +76,7 @@ def measure(
     k-space centre). A raw non-Cartesian scan takes a ShotSampling
     (`measure_scan`).
     """
-    if not torch.isfinite(torch.view_as_real(volume.kspace)).all():
+    if not all_finite(volume.kspace):
         raise ValueError(
             f"Volume {volume.name!r}: k-space contains NaN or inf values; "
             "check the data file."

@@ -103,3 +103,15 @@ def test_plan_needs_datasets_and_solvers(capsys):
                         [])[0] == ["phantom[n_coils=4]"]
     assert main(["plan", "--config", "nowhere.yml"]) == 2
     assert "nowhere.yml: no such file" in capsys.readouterr().err
+
+
+def test_a_solver_that_cannot_run_here_is_said(tmp_path, monkeypatch):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    monkeypatch.setenv("BENCHMARK_MRI_CHECKPOINTS", str(tmp_path))
+    text, _ = planned(datasets=["phantom[image_size=32,n_coils=2,n_slices=1]"],
+                      solvers=["xpdnet[device=cuda]"], measure=False)
+    assert "skipped (cannot be set up here: device='cuda' but CUDA is not " \
+        "available" in text

@@ -12,7 +12,11 @@ The contract of a learned solver file, checked when its class is defined:
   for ("acs": from its own ACS lines; "objective": the objective's), which
   the result file shows as `p_solver_smaps`, and `train_masks` ("fixed": each training
   slice keeps its mask; "random": a fresh mask per slice and epoch, as
-  fastMRI trains; in the checkpoint key);
+  fastMRI trains; in the checkpoint key), `train_acceleration` and
+  `train_mask_type` (the training split's sampling, None = the dataset's,
+  i.e. the test's: `-s "xpdnet[train_acceleration=[4,8]]" -d
+  "phantom[acceleration=[4,8]]"` is the 2 x 2 train-test matrix;
+  learned.TrainSampling);
 - a solver that declares `pretrained` (a state-dict path) and
   `pretrained_sha256` gets them passed to its Training (learned/pretrained.py);
   with n_epochs=0 it evaluates those weights and needs no training split;
@@ -38,6 +42,7 @@ from benchmark_mri.learned import (
     LearnedRun,
     Pretrained,
     Training,
+    TrainSampling,
     TrainSettings,
     check_training_split,
 )
@@ -48,7 +53,8 @@ from benchmark_utils.stopping import FixedBudget
 BENCHMARK_DIR = Path(__file__).resolve().parents[1]
 TRAINING_PARAMETERS = ("n_epochs", "lr", "batch_size", "loss")
 DEFAULT_PARAMETERS = {"test_iterations": [None], "device": ["auto"], "smaps": ["acs"],
-                      "train_masks": ["fixed"]}
+                      "train_masks": ["fixed"], "train_acceleration": [None],
+                      "train_mask_type": [None]}
 
 
 class LearnedSolver(BaseSolver):
@@ -94,7 +100,8 @@ class LearnedSolver(BaseSolver):
     def lifecycle(self, config, train, settings: TrainSettings | None = None,
                  step_fn=default_step) -> Training:
         """The training lifecycle of this solver (benchmark_mri.learned.
-        Training): its model config, the training split, `settings` (None:
+        Training): its model config, the training split measured under its
+        train_acceleration / train_mask_type, `settings` (None:
         `train_settings()`), step_fn (benchmark_mri.learned.training), its
         device, coil maps, pretrained weights and the benchmark's checkpoint
         cache."""
@@ -104,8 +111,10 @@ class LearnedSolver(BaseSolver):
         return Training(
             self.name, config, train,
             self.train_settings() if settings is None else settings,
-            step_fn=step_fn, device=self.device, smaps=self.smaps,
-            pretrained=pretrained, cache_dir=default_checkpoint_dir(BENCHMARK_DIR))
+            step_fn=step_fn, pretrained=pretrained,
+            sampling=TrainSampling(self.train_acceleration, self.train_mask_type),
+            device=self.device, smaps=self.smaps,
+            cache_dir=default_checkpoint_dir(BENCHMARK_DIR))
 
     def learned_run(self, config, train, test, step_fn=default_step,
                     inference_options=None, **settings) -> LearnedRun:

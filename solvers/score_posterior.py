@@ -2,6 +2,10 @@ from benchmark_mri.learned import model_config
 from benchmark_mri.learned.score import SamplerSettings, ScorePosteriorRun, dsm_step
 from benchmark_utils.learned_solver import LearnedSolver
 
+# What changes the training split's undersampling, which the prior never sees.
+TRAINING_SAMPLING = (("train_masks", "fixed"), ("train_acceleration", None),
+                     ("train_mask_type", None))
+
 
 class Solver(LearnedSolver):
     """Score-based posterior sampling (Ramzi et al. 2020): a noise-conditional
@@ -31,9 +35,11 @@ class Solver(LearnedSolver):
         if self.test_iterations is not None:
             return True, (f"{self.name} has no test_iterations: its test-time cost "
                           "is n_samples chains of n_steps per noise level.")
-        if self.train_masks != "fixed":
+        changed = [f"{k}={getattr(self, k)!r}" for k, default in TRAINING_SAMPLING
+                   if getattr(self, k) != default]
+        if changed:
             return True, (f"{self.name} trains its prior on the targets alone: "
-                          "train_masks changes nothing, keep 'fixed'.")
+                          f"{', '.join(changed)} changes nothing, keep the default.")
         return super().skip(test, train)
 
     def set_objective(self, test, train):

@@ -40,7 +40,14 @@ A run outside benchopt:
 from .checkpoint import CheckpointCache, cache_key, default_checkpoint_dir
 from .data import Batch, make_batch, reconstruct
 from .device import resolve_device
-from .lifecycle import SMAPS, Inference, Outcome, Pretrained, Training
+from .lifecycle import (
+    SMAPS,
+    Inference,
+    Outcome,
+    Pretrained,
+    Training,
+    TrainSampling,
+)
 from .losses import get_loss
 from .memory import PeakMemory, saved_tensors_mb
 from .models import MODELS, build_model, model_config
@@ -59,6 +66,7 @@ __all__ = [
     "Pretrained",
     "Trainer",
     "Training",
+    "TrainSampling",
     "TrainingDiverged",
     "TrainSettings",
     "build_model",

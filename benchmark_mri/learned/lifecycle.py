@@ -9,11 +9,15 @@ sampling; a solver of its own):
   under `settings.seed` (torch's global generator forked, so nothing else
   is disturbed), then started from `pretrained` weights when given
   (`Pretrained`, learned/pretrained.py);
-- the training split as the model sees it: its coil maps (`smaps`, SMAPS);
+- the training split as the model sees it: measured under the training
+  settings (`TrainSampling`: train_acceleration, train_mask_type; None = the
+  dataset's, i.e. the test split's), with the model's coil maps (`smaps`,
+  SMAPS);
 - the Trainer (training.py) with the model's step function;
 - the checkpoint key (checkpoint.cache_key: model, config, settings, the
   training split's fingerprint, the code) and the cache with its lock;
-- the memory meter and the training measurements (`measurements()`);
+- the memory meter and the training measurements (`measurements()`,
+  with the acceleration and mask type the model was trained under);
 - divergence: `diverge(reason)` records it and says it once, for a training
   that diverged (training.TrainingDiverged) as for a test reconstruction
   that its run found absurd.
@@ -38,6 +42,8 @@ from pathlib import Path
 import torch
 
 from ..data.split import Split, as_split
+from ..physics.masks import DEFAULT_CENTER_FRACTIONS, MASK_TYPES, CartesianSampling
+from ..physics.trajectories import NonCartesianSampling
 from .checkpoint import CheckpointCache, cache_key, make_checkpoint
 from .data import with_acs_smaps
 from .device import resolve_device, synchronize, timed
@@ -89,6 +95,81 @@ class Inference:
         return {k: v for k, v in self.options.items() if v is not None}
 
 
+@dataclass(frozen=True)
+class TrainSampling:
+    """The sampling a model trains under, when not the dataset's.
+
+    acceleration: train_acceleration (None: the dataset's, i.e. the test
+    split's); mask_type: train_mask_type, "random" or "equispaced" (None: the
+    dataset's). The training split's fully sampled volumes are measured
+    with them (data.split.Split.with_sampling); the test split is measured
+    as the dataset says. They reach the checkpoint key through the training
+    split's fingerprint, which hashes its sampling (files) or its measured
+    bytes (volumes in memory): at their defaults the key is the one
+    checkpoints were trained under before, and train_acceleration=4 on an 8x
+    dataset reuses the weights of the default run on the same data at 4x.
+    """
+
+    acceleration: int | None = None
+    mask_type: str | None = None
+
+    def __post_init__(self):
+        if self.mask_type is not None and self.mask_type not in MASK_TYPES:
+            raise ValueError(f"train_mask_type={self.mask_type!r} is not a mask type: "
+                             f"use one of {MASK_TYPES}, or None (the test's).")
+
+    def of(self, sampling, name: str = "learned"):
+        """The training sampling of a dataset's `sampling` (ValueError naming
+        the parameter and what the dataset's masks can make otherwise)."""
+        if self.acceleration is None and self.mask_type is None:
+            return sampling
+        if sampling is None:  # data.split.as_split of measurements
+            raise ValueError(
+                f"{name}: train_acceleration / train_mask_type measure the training "
+                "volumes anew: that needs the fully sampled volumes of a Split "
+                "(data.split.make_split), not measurements made elsewhere.")
+        if isinstance(sampling, CartesianSampling):
+            return self._cartesian(sampling, name)
+        if isinstance(sampling, NonCartesianSampling):
+            if self.mask_type is not None:
+                raise ValueError(
+                    f"{name}: train_mask_type={self.mask_type!r} applies to Cartesian "
+                    f"masks; the dataset samples along a {sampling.trajectory} "
+                    "trajectory: leave train_mask_type=None.")
+            try:
+                return NonCartesianSampling(sampling.trajectory, self.acceleration)
+            except ValueError as err:
+                raise ValueError(f"{name}: train_acceleration={self.acceleration!r}: "
+                                 f"{err}") from None
+        raise ValueError(
+            f"{name}: train_acceleration / train_mask_type measure the training "
+            "volumes anew, which needs fully sampled volumes under a Cartesian mask "
+            "or a retrospective trajectory; this dataset gives "
+            f"{type(sampling).__name__}.")
+
+    def _cartesian(self, sampling: CartesianSampling, name: str) -> CartesianSampling:
+        acceleration = (sampling.acceleration if self.acceleration is None
+                        else self.acceleration)
+        mask_type = sampling.mask_type if self.mask_type is None else self.mask_type
+        if acceleration == sampling.acceleration:  # the dataset's centre fraction
+            return CartesianSampling(mask_type, acceleration, sampling.center_fraction)
+        if acceleration not in DEFAULT_CENTER_FRACTIONS:
+            allowed = " or ".join(map(str, DEFAULT_CENTER_FRACTIONS))
+            raise ValueError(
+                f"{name}: train_acceleration={acceleration!r} is not available for "
+                "the dataset's Cartesian masks, which take fastMRI's centre fractions "
+                f"{DEFAULT_CENTER_FRACTIONS}: use train_acceleration={allowed}, or "
+                f"None (the test's, {sampling.acceleration}).")
+        return CartesianSampling(mask_type, acceleration)
+
+    def apply(self, split, name: str = "learned"):
+        """The training split measured under these settings (itself at the
+        defaults, or when it is empty)."""
+        if (self.acceleration is None and self.mask_type is None) or not len(split):
+            return split
+        return split.with_sampling(self.of(split.sampling, name))
+
+
 def model_maps(split, smaps: str = "acs", name: str = "learned") -> Split:
     """The split with the coil maps a model uses: "acs", maps from each
     slice's own ACS lines (data.with_acs_smaps: what XPDNet and E2E-VarNet
@@ -113,6 +194,8 @@ class Training:
         build: config -> torch.nn.Module (None: the registry's
             models.build_model).
         pretrained: a Pretrained, or None for a random initialisation.
+        sampling: the TrainSampling the training split is measured with
+            (None: as the dataset measured it).
         device: "auto", "cpu" or "cuda".
         smaps: the coil maps the model uses on the training split (SMAPS).
         cache_dir: the checkpoint folder, or None for no cache.
@@ -121,9 +204,11 @@ class Training:
 
     def __init__(self, name: str, config, train, settings: TrainSettings, *,
                  step_fn=default_step, build=None,
-                 pretrained: Pretrained | None = None, device="auto",
+                 pretrained: Pretrained | None = None,
+                 sampling: TrainSampling | None = None, device="auto",
                  smaps: str = "acs", cache_dir=None, log=print):
         self.name, self.config, self.log, self.smaps = name, config, log, smaps
+        train = (sampling or TrainSampling()).apply(as_split(train), name)
         self.train = model_maps(train, smaps, name)
         self.device = resolve_device(device)
         if build is None:
@@ -231,8 +316,13 @@ class Training:
         train_peak_memory_mb (memory.PeakMemory), saved_tensors_mb (the
         largest autograd graph of a step, memory.saved_tensors_mb),
         train_loss, train_epochs, reused_checkpoint and training_diverged
-        (0 / 1)."""
+        (0 / 1), and the setting it trained under: train_acceleration and
+        train_mask_type (data.split.sampling_setting of the training split;
+        NaN and None without one, e.g. pretrained weights evaluated as they
+        are)."""
         epochs = self.meta["train_epochs"]
+        acceleration, mask_type = (self.train.setting if len(self.train)
+                                   else (float("nan"), None))
         return dict(
             train_time_s=self.meta["train_time_s"],
             train_time_per_epoch_s=(self.meta["train_time_s"] / epochs if epochs
@@ -243,6 +333,8 @@ class Training:
             train_epochs=epochs,
             reused_checkpoint=int(self.reused),
             training_diverged=int(self.diverged),
+            train_acceleration=acceleration,
+            train_mask_type=mask_type,
         )
 
     def advice(self) -> str:

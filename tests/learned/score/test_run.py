@@ -62,7 +62,8 @@ def test_the_curve_start_epochs_then_samples(split, tmp_path):
         assert p["recon"][0].dtype == torch.float32
         assert p["training_diverged"] == p["diverged"] == 0
         assert all(not isinstance(v, str) and math.isfinite(float(v)) or v != v
-                   for k, v in p.items() if k not in ("recon", "posterior_std"))
+                   for k, v in p.items()
+                   if k not in ("recon", "posterior_std", "train_mask_type"))
     # One sample (or none): no standard deviation; then a finite one.
     for p in points[:2]:
         assert torch.isnan(p["posterior_std"][0]).all()

@@ -10,8 +10,10 @@ from benchmark_mri.metrics import evaluate_volumes
 from benchmark_mri.results import (
     MAX_VOLUMES,
     OBJECTIVE_NAME,
+    TRAINED_UNDER,
     final_results,
     is_diverged,
+    setting_columns,
 )
 from benchmark_mri.threads import use_thread_budget
 from benchmark_mri.version import code_version
@@ -39,7 +41,11 @@ class Objective(BaseObjective):
     `value` (it peeks at the reference): iterative ones monitor their own
     cost (solvers/ista_l1.py), learned ones train a fixed budget. A point a
     solver flags as diverged (benchmark_mri.results.DIVERGED_FLAGS) is a
-    result, never a score: its metrics are NaN, its images too.
+    result, never a score: its metrics are NaN, its images too. Every row
+    says under what it was tested and, for a learned solver, trained
+    (source, acceleration, mask type: benchmark_mri.results.TESTED_UNDER,
+    TRAINED_UNDER); `source` is the dataset's name, `train_source` that of
+    the training split when another source gives it (datasets/transfer.py).
     """
 
     name = OBJECTIVE_NAME
@@ -61,7 +67,7 @@ class Objective(BaseObjective):
             return True, unavailable
         return False, None
 
-    def set_data(self, train, test, sampling):
+    def set_data(self, train, test, sampling, source=None, train_source=None):
         # Both splits are Splits over their source (benchmark_mri/data/split.py):
         # fastMRI files are read when a solver reaches them, the phantom is
         # measured now, in memory. No coil map is computed here: a test
@@ -76,6 +82,7 @@ class Objective(BaseObjective):
         self.test = make_split(test, sampling, False, self.smaps, cache, log=print)
         self.train = make_split(train, sampling, True, "acs")
         self.targets = self.test.targets()
+        self.sources = (source, train_source or source)
 
     def get_objective(self):
         return dict(test=self.test, train=self.train)
@@ -103,7 +110,9 @@ class Objective(BaseObjective):
                 Subset(self.targets, scored), [recon[i] for i in scored],
                 [_unless_diverged(posterior_std, solver_metrics)[i] for i in scored]))
         result.update({k: float(v) for k, v in solver_metrics.items()
-                       if not isinstance(v, str)})
+                       if not isinstance(v, str) and v is not None})
+        result.update(setting_columns(self.test.setting, *self.sources,
+                                      solver_metrics))
         result["value"] = result["nmse"]
         return result
 
@@ -112,7 +121,8 @@ class Objective(BaseObjective):
         # slices of the final reconstructions, with their targets, and the
         # run's provenance; benchopt stores them in the result file.
         # Only the volumes the gallery shows: their targets are read, not all.
-        records = {k: v for k, v in solver_metrics.items() if isinstance(v, str)}
+        records = {k: v for k, v in solver_metrics.items()
+                   if isinstance(v, str) and k not in TRAINED_UNDER}
         n = min(len(self.test), MAX_VOLUMES)
         std = ({} if posterior_std is None else
                {"std": _unless_diverged(posterior_std, solver_metrics)[:n]})

@@ -18,6 +18,10 @@ imports neither benchopt nor plotly, nor the report.
   solver returns from get_result (benchmark_mri/learned/run.py).
 - DIVERGED_FLAGS, is_diverged: the flags (0 / 1) a solver returns when its
   run diverged; such a point is never scored (NaN metrics) nor ranked.
+- TESTED_UNDER, TRAINED_UNDER, setting_columns: under what a row was tested
+  and its model trained (source, acceleration, mask type), so that the
+  report pairs a model tested under a shift with the one trained in
+  distribution without parsing names.
 - FORMAT, gallery_slices, final_results, read_final_results: the
   reconstructions a run saves for the report's gallery (below).
 - run_provenance, git_commit: what a run records about itself.
@@ -98,8 +102,21 @@ UNCERTAINTY_METRICS = (
     _scored("error_std_correlation", "Spearman(|error|, std)", "max"),
 )
 
-# objective_* columns benchopt writes that are no measurement to show.
-NOT_METRICS = frozenset({"objective_name", "objective_value", "objective_description"})
+# Under what a row was tested, and its model trained: the data source (the
+# dataset's name, or the `transfer` dataset's `train` / `test`), the
+# acceleration and the mask type (data.split.sampling_setting: the trajectory
+# for non-Cartesian sampling). Every row has the test's; learned solvers
+# report train_acceleration and train_mask_type (learned/lifecycle.py), and
+# the objective adds the training split's source; rows of solvers that do
+# not train (or that evaluate pretrained weights as they are) have None / NaN.
+TESTED_UNDER = ("test_source", "test_acceleration", "test_mask_type")
+TRAINED_UNDER = ("train_source", "train_acceleration", "train_mask_type")
+
+# objective_* columns benchopt writes that are no measurement to show (the
+# settings are shown as such, report/robustness.py).
+SETTING_COLUMNS = tuple(result_column(name) for name in TESTED_UNDER + TRAINED_UNDER)
+NOT_METRICS = frozenset({"objective_name", "objective_value", "objective_description",
+                         *SETTING_COLUMNS})
 
 # What every learned solver returns from get_result, besides `recon`.
 INFERENCE_ITERATIONS = "inference_iterations"  # inner iterations used at test time
@@ -124,6 +141,29 @@ STOPPED_BY_TIMEOUT = "stopped_by_timeout"
 
 DIVERGED_FLAGS = ("training_diverged", "diverged")
 DIVERGED_COLUMNS = tuple(result_column(name) for name in DIVERGED_FLAGS)
+
+
+def setting_columns(test_setting: tuple, test_source: str | None,
+                    train_source: str | None, solver_metrics: dict) -> dict:
+    """The TESTED_UNDER and TRAINED_UNDER fields of one evaluation.
+
+    test_setting: (acceleration, mask type) of the test split; test_source /
+    train_source: the splits' data sources; solver_metrics: get_result's
+    dict, with train_acceleration / train_mask_type when the solver trained.
+    """
+    acceleration, mask_type = test_setting
+    row = dict(test_source=test_source, test_acceleration=float(acceleration),
+               test_mask_type=mask_type, train_source=None,
+               train_acceleration=float("nan"), train_mask_type=None)
+    trained = solver_metrics.get("train_acceleration")
+    try:
+        trained = float(trained)
+    except (TypeError, ValueError):
+        return row
+    if np.isfinite(trained):
+        row.update(train_source=train_source, train_acceleration=trained,
+                   train_mask_type=solver_metrics.get("train_mask_type"))
+    return row
 
 
 def is_diverged(solver_metrics: dict) -> bool:

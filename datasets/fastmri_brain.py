@@ -35,5 +35,5 @@ class Dataset(BaseDataset):
             self.n_train_volumes, self.n_test_volumes, self.n_slices,
             self.acquisition, self.shard,
         )
-        return dict(data, sampling=make_sampling(
+        return dict(data, source=self.name, sampling=make_sampling(
             self.trajectory, self.acceleration, self.mask_type, self.name))

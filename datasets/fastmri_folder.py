@@ -28,5 +28,5 @@ class Dataset(BaseDataset):
     def get_data(self):
         data = folder_split(self.path, self.challenge, self.n_train_volumes,
                             self.n_test_volumes, self.n_slices, self.shard)
-        return dict(data, sampling=make_sampling(
+        return dict(data, source=self.name, sampling=make_sampling(
             self.trajectory, self.acceleration, self.mask_type, self.name))

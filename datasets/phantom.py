@@ -43,4 +43,5 @@ class Dataset(BaseDataset):
             train=phantom_volumes("train", self.n_train_volumes, seed, **shape),
             test=phantom_volumes("test", self.n_test_volumes, seed, **shape),
             sampling=sampling,
+            source=self.name,
         )

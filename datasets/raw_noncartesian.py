@@ -32,4 +32,5 @@ class Dataset(BaseDataset):
             shared = (here / ".." / "shared" / "data" / "noncartesian").resolve()
             return dict(unavailable=how_to_point(configured, shared))
         scan = load_scan(folder, self.scan, self.n_coils)
-        return dict(train=[], test=[scan], sampling=ShotSampling(self.acceleration))
+        return dict(train=[], test=[scan], sampling=ShotSampling(self.acceleration),
+                    source=self.name)

@@ -1,7 +1,10 @@
-from benchmark_mri.learned import TrainSettings, model_config
-from benchmark_mri.learned.checkpoint import default_checkpoint_dir
-from benchmark_mri.learned.score import SamplerSettings, ScorePosteriorRun
-from benchmark_utils.learned_solver import BENCHMARK_DIR, LearnedSolver
+from benchmark_mri.learned import model_config
+from benchmark_mri.learned.score import SamplerSettings, ScorePosteriorRun, dsm_step
+from benchmark_utils.learned_solver import LearnedSolver
+
+# What changes the training split's undersampling, which the prior never sees.
+TRAINING_SAMPLING = (("train_masks", "fixed"), ("train_acceleration", None),
+                     ("train_mask_type", None))
 
 
 class Solver(LearnedSolver):
@@ -32,23 +35,21 @@ class Solver(LearnedSolver):
         if self.test_iterations is not None:
             return True, (f"{self.name} has no test_iterations: its test-time cost "
                           "is n_samples chains of n_steps per noise level.")
-        if self.train_masks != "fixed":
+        changed = [f"{k}={getattr(self, k)!r}" for k, default in TRAINING_SAMPLING
+                   if getattr(self, k) != default]
+        if changed:
             return True, (f"{self.name} trains its prior on the targets alone: "
-                          "train_masks changes nothing, keep 'fixed'.")
+                          f"{', '.join(changed)} changes nothing, keep the default.")
         return super().skip(test, train)
 
     def set_objective(self, test, train):
         config = model_config("score", self.preset, channels=self.channels,
                               n_levels=self.n_levels, sigma_max=self.sigma_max,
                               sigma_min=self.sigma_min)
-        settings = TrainSettings(n_epochs=self.n_epochs, lr=self.lr,
-                                 batch_size=self.batch_size, loss=self.loss,
-                                 seed=self.get_seed(use_repetition=True))
+        settings = self.train_settings()
+        training = self.lifecycle(config, train, settings, dsm_step(config, settings))
         sampler = SamplerSettings(method=self.method, n_samples=self.n_samples,
                                   n_steps=self.n_steps, step_size=self.step_size,
                                   n_leapfrog=self.n_leapfrog, sigma_y=self.sigma_y,
                                   sample_block=self.sample_block)
-        self.learned = ScorePosteriorRun(
-            self.name, config, train, test, settings, sampler, device=self.device,
-            smaps=self.smaps, cache_dir=default_checkpoint_dir(BENCHMARK_DIR),
-            eval_every=self.eval_every)
+        self.learned = ScorePosteriorRun(training, test, sampler, self.eval_every)

@@ -132,3 +132,44 @@ def test_fastmri_folder_with_retrospective_radial_sampling(tmp_path):
     ista = final.loc[final.index.str.startswith("ista_l1"), "objective_psnr"]
     zero_filled = final.loc["zero_filled", "objective_psnr"]
     assert (ista > zero_filled).all(), final["objective_psnr"]
+
+
+def test_transfer_trains_on_knees_and_tests_on_brains(tmp_path):
+    """The transfer dataset on a fastMRI-layout tree: the training split from
+    knee/multicoil_train, the test split from brain/multicoil_val; the rows
+    say so."""
+    root = make_tree(tmp_path / "fastmri")
+    output = tmp_path / "transfer.parquet"
+    proc = fastmri_run(
+        "-d", "transfer[train=fastmri_knee,test=fastmri_brain,n_train_volumes=1,"
+        "n_test_volumes=1,n_slices=1]", "-s", "xpdnet[n_epochs=1,n_iter=1]",
+        "-s", "zero_filled", output=output, FASTMRI_ROOT=str(root),
+        BENCHMARK_MRI_CHECKPOINTS=str(tmp_path / "checkpoints"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    final = pd.read_parquet(output).groupby("solver_name").tail(1)
+    final = final.set_index(final["solver_name"].str.split("[").str[0])
+    assert set(final["objective_test_source"]) == {"fastmri_brain"}
+    assert final.loc["xpdnet", "objective_train_source"] == "fastmri_knee"
+    assert final.loc["xpdnet", "objective_train_acceleration"] == 4.0
+    assert final.loc["zero_filled", "objective_train_source"] is None
+    assert final["objective_psnr"].between(5, 60).all(), final["objective_psnr"]
+
+
+@pytest.mark.skipif(
+    not REAL.is_dir(), reason=f"real fastMRI-layout files absent: {REAL}"
+)
+def test_transfer_from_the_phantom_is_scored_on_the_real_slices(tmp_path):
+    """The issue's command, small: models trained on the phantom, GRAPPA and
+    zero-filled beside them, every real slice scored."""
+    output = tmp_path / "real.parquet"
+    path = os.path.relpath(REAL, REPO)
+    proc = fastmri_run(
+        "-d", f"transfer[train=phantom,test=fastmri_folder,path='{path}',"
+        "image_size=64,n_coils=4,n_train_volumes=2,n_slices=2,n_test_volumes=4]",
+        "-s", "xpdnet[n_epochs=1,n_iter=1]", "-s", "grappa", "-s", "zero_filled",
+        output=output, BENCHMARK_MRI_CHECKPOINTS=str(tmp_path / "checkpoints"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    final = pd.read_parquet(output).groupby("solver_name").tail(1)
+    assert (final["objective_n_scored"] == 4).all()
+    assert set(final["objective_test_source"]) == {"fastmri_folder"}
+    assert final["objective_psnr"].between(10, 60).all(), final["objective_psnr"]

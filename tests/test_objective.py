@@ -44,6 +44,25 @@ def test_the_result_records_the_threads_of_the_run(objective):
     assert result["n_threads"] == torch.get_num_threads() >= 1
 
 
+def test_every_row_says_under_what_it_was_tested_and_trained(objective):
+    """Test source and sampling on every row; the training's beside them when
+    the solver trained (learned/lifecycle.py reports train_acceleration and
+    train_mask_type), so the report pairs shifted and in-distribution runs."""
+    recon = [0.5 * t for t in objective.targets]
+    classical = objective.evaluate_result(recon=recon)
+    assert (classical["test_source"], classical["test_acceleration"],
+            classical["test_mask_type"]) == ("phantom", 4.0, "random")
+    assert classical["train_source"] is None and classical["train_mask_type"] is None
+    assert classical["train_acceleration"] != classical["train_acceleration"]  # NaN
+    learned = objective.evaluate_result(recon=recon, train_acceleration=8.0,
+                                        train_mask_type="equispaced")
+    assert (learned["train_source"], learned["train_acceleration"],
+            learned["train_mask_type"]) == ("phantom", 8.0, "equispaced")
+    records = objective.save_final_results(recon=recon, train_acceleration=8.0,
+                                           train_mask_type="equispaced")
+    assert "solver" not in records["provenance"]  # not a text record
+
+
 def test_solvers_never_see_test_targets(objective):
     problem = objective.get_objective()
     assert set(problem) == {"test", "train"}

@@ -142,10 +142,9 @@ def anatomy_split(
             )
         return [volume_ref(info, n_slices) for info in files]
 
-    return dict(
-        train=volumes("train", n_train_volumes),
-        test=shard_volumes(volumes("val", n_test_volumes), shard),
-    )
+    test = volumes("val", n_test_volumes)  # none: a training split alone
+    return dict(train=volumes("train", n_train_volumes),
+                test=shard_volumes(test, shard) if test else test)
 
 
 def folder_split(
@@ -155,6 +154,7 @@ def folder_split(
     n_test_volumes: int = 0,
     n_slices: int | None = None,
     shard: str = "0/1",
+    needs_test: bool = True,
 ) -> dict:
     """Volumes from a plain folder of fastMRI-layout files.
 
@@ -182,6 +182,8 @@ def folder_split(
     train, test = files[:n_train], files[n_train:]
     if n_test_volumes:
         test = test[:n_test_volumes]
+    if not needs_test:
+        return dict(train=[volume_ref(info, n_slices) for info in train], test=[])
     if not test:
         raise FastMRIFileError(
             f"{folder}: {len(files)} file(s), none left for the test split "

@@ -4,11 +4,13 @@ The objective hands solvers two Splits (test, train). A Split is a sequence
 of `Measurement`s: `len(split)`, `split[i]`, `for m in split`. What a solver
 must know before reading any k-space is metadata: `names`, `n_slices(i)`,
 `target_size(i)`, `acquisition(i)` (what slices must share to be batched),
-`is_cartesian`, `has_targets`. A solver that works slice by slice goes
-through a volume in chunks (`chunks(i)`, `map(fn)`): memory then holds one
-chunk of slices, not a volume. Learned solvers stream their training slices
-through `training_slice(i, s, draw)` (learned/data.py's DataLoader) and key
-their checkpoints by `fingerprint()`.
+`is_cartesian`, `has_targets`, `setting` (acceleration and mask type, what
+result rows record). `with_sampling` measures the same volumes with
+another sampling (a training split under other settings). A solver that
+works slice by slice goes through a volume in chunks (`chunks(i)`,
+`map(fn)`): memory then holds one chunk of slices, not a volume. Learned
+solvers stream their training slices through `training_slice(i, s, draw)`
+(learned/data.py's DataLoader) and key their checkpoints by `fingerprint()`.
 
 The source (data/sources.py) says how to read a volume; the Split measures
 it (data.measure: masks seeded per slice, so a chunk or a slice read alone
@@ -238,6 +240,19 @@ class Split(Sequence):
         return Split(self.source, self.sampling, self.keep_target,
                      CoilMaps(method, self.maps.cache, self.maps.log))
 
+    def with_sampling(self, sampling) -> "Split":
+        """The same volumes measured with another sampling (the same source
+        and maps provider): a training split under other settings
+        (learned/lifecycle.py's TrainSampling)."""
+        if sampling == self.sampling:
+            return self
+        return Split(self.source, sampling, self.keep_target, self.maps)
+
+    @property
+    def setting(self) -> tuple[float, str | None]:
+        """(acceleration, mask type) of the split's sampling (sampling_setting)."""
+        return sampling_setting(self.sampling)
+
     def head(self, n_slices: int = 1) -> "Split":
         """The split of the first n_slices of the first volume (what
         `benchmark-mri plan` measures throughputs on)."""
@@ -307,6 +322,19 @@ class Split(Sequence):
         state["_kept"] = {} if not self.source.in_memory else {
             i: m for i, m in self._kept.items() if m.maps_ready}
         return state
+
+
+def sampling_setting(sampling) -> tuple[float, str | None]:
+    """(acceleration, mask type) of a sampling, what result rows record: the
+    mask type of Cartesian masks ("random", "equispaced"), the trajectory of
+    retrospective non-Cartesian sampling ("radial", "spiral"), "shots" for a
+    raw scan's own trajectory (ShotSampling); (nan, None) without one."""
+    if sampling is None:
+        return float("nan"), None
+    kind = (getattr(sampling, "mask_type", None)
+            or getattr(sampling, "trajectory", None)
+            or ("shots" if isinstance(sampling, ShotSampling) else None))
+    return float(sampling.acceleration), kind
 
 
 def slice_fields(m: Measurement, s: int) -> dict:
@@ -399,6 +427,11 @@ class _MeasuredSplit(Split):
                              "fully sampled Cartesian volumes of the training split.")
         return slice_fields(self[i], s)
 
+    def with_sampling(self, sampling):
+        raise ValueError("Measurements made elsewhere cannot be measured again with "
+                         "another sampling: that needs the fully sampled volumes "
+                         "of a Split (data.split.make_split).")
+
     def with_smaps(self, method):
         if self.maps_given and self.maps.method == method:
             return self
@@ -414,4 +447,4 @@ def as_split(measurements, targets=None) -> Split:
 
 
 __all__ = ["CHUNK_BYTES", "Split", "Subset", "Targets", "as_split", "make_split",
-           "fingerprint_measurements", "slice_fields"]
+           "fingerprint_measurements", "sampling_setting", "slice_fields"]

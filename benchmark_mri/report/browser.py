@@ -44,7 +44,11 @@ _INSPECT = """(() => {
     width: img.naturalWidth}));
   const problems = Array.from(document.querySelectorAll("#problems li"))
     .map(li => li.textContent);
-  return JSON.stringify({figures, images, problems,
+  const tables = Array.from(document.querySelectorAll("table")).map(t => ({
+    classes: t.className, right: t.getBoundingClientRect().right,
+    shown: t.offsetParent !== null && !t.closest("details:not([open])")}));
+  return JSON.stringify({figures, images, problems, tables,
+    pageWidth: document.documentElement.scrollWidth,
     status: window.reportStatus || null, readyMs: window.reportReadyMs || null});
 })()"""
 
@@ -64,6 +68,8 @@ class PageCheck:
     figures: list = field(default_factory=list)
     images: list = field(default_factory=list)
     problems: list = field(default_factory=list)
+    tables: list = field(default_factory=list)  # class, right edge (px), shown
+    page_width: float = float("nan")  # the document's scroll width (px)
     status: dict | None = None
     load_s: float = float("nan")  # navigation start -> first screen drawn
     all_drawn_s: float = float("nan")  # navigation start -> every figure drawn
@@ -189,6 +195,7 @@ def check_page(page: Path, screenshot: Path | None = None, binary: str | None = 
             found = json.loads(found)
             check.figures, check.images = found["figures"], found["images"]
             check.problems, check.status = found["problems"], found["status"]
+            check.tables, check.page_width = found["tables"], found["pageWidth"]
             if found.get("readyMs"):
                 check.load_s = found["readyMs"] / 1000
             if screenshot is not None:

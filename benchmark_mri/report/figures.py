@@ -28,38 +28,78 @@ X_AXES = {
     "time": ("time (s)", "log"),
     "stop_val": ("iterations / epochs", "linear"),
 }
+# The x of a learned solver's curve is epochs, of the others iterations (or
+# one point, for a run-once solver): each kind gets its own row of panels.
+STOP_VAL_KINDS = (("iterations", "iterations (classical solvers)"),
+                  ("epochs", "epochs (learned solvers: training)"))
+TRAINING_COLUMNS = tuple(result_column(n) for n in (
+    "train_epochs", "train_time_s", "train_iterations", TRAIN_PEAK_MEMORY_MB))
 _LAYOUT = dict(template="plotly_white", height=360, margin=dict(l=60, r=20, t=40, b=50),
                legend=dict(orientation="h", y=-0.22), hovermode="closest")
 
 
-def _panels(metrics: list[Metric], shared_x_title: str):
-    fig = make_subplots(rows=1, cols=len(metrics), horizontal_spacing=0.07,
-                        subplot_titles=[m.label for m in metrics])
-    for i, metric in enumerate(metrics, start=1):
-        fig.update_yaxes(type="log" if metric.log else "linear", row=1, col=i)
-        fig.update_xaxes(title_text=shared_x_title, row=1, col=i)
+def _panels(metrics: list[Metric], shared_x_title: str, x_titles=None):
+    """One panel per metric; x_titles: one row of panels per title (the
+    x-axis title of that row), else one row titled shared_x_title."""
+    x_titles = x_titles or [shared_x_title]
+    fig = make_subplots(rows=len(x_titles), cols=len(metrics), horizontal_spacing=0.07,
+                        vertical_spacing=0.22 if len(x_titles) > 1 else 0.1,
+                        subplot_titles=[m.label for m in metrics] * len(x_titles))
+    for row, x_title in enumerate(x_titles, start=1):
+        for i, metric in enumerate(metrics, start=1):
+            fig.update_yaxes(type="log" if metric.log else "linear", row=row, col=i)
+            fig.update_xaxes(title_text=x_title, row=row, col=i)
     return fig
+
+
+def learned_solvers(frame: pd.DataFrame) -> set:
+    """The solvers of `frame` that train (a finite training measurement on
+    some row: TRAINING_COLUMNS)."""
+    present = [c for c in TRAINING_COLUMNS if c in frame.columns]
+    if not present:
+        return set()
+    trains = frame[present].apply(pd.to_numeric, errors="coerce").notna().any(axis=1)
+    return set(frame.loc[trains, "solver_name"])
+
+
+def _time_axis(frame: pd.DataFrame) -> pd.Series:
+    """x of the log time axis. The start of a curve (stop_val 0: the point
+    before any iteration or epoch, its measured time a few microseconds or
+    0) is drawn at a third of the smallest time of the other points, at the
+    axis' left, not at its microseconds; the hover gives the recorded time."""
+    xs = pd.to_numeric(frame["time"], errors="coerce").astype(float)
+    start = (pd.to_numeric(frame["stop_val"], errors="coerce") == 0) | (xs <= 0)
+    later = xs[~start & (xs > 0)]
+    floor = later.min() / 3 if len(later) else 1e-3
+    return xs.where(~start, floor)
 
 
 def curves(group: Group, metrics: list[Metric], colors: dict, x: str = "time",
            labels: dict | None = None):
     """Each metric versus `x` ("time" or "stop_val"), one panel per metric.
 
-    On the log time axis, points at time <= 0 (a callback's first evaluation)
-    are drawn at half the smallest positive time of the figure; the hover text
-    gives the recorded time.
+    On the log time axis, a curve's start is drawn at the axis' left
+    (_time_axis). Against stop_val, classical solvers (iterations) and
+    learned ones (epochs) get a row of panels each, with their own x axes:
+    474 iterations and 10 epochs on one axis hid the learned curves at 0.
     """
     title, scale = X_AXES[x]
-    fig = _panels(metrics, title)
     frame = group.frame
-    xs = pd.to_numeric(frame[x], errors="coerce").astype(float)
-    if scale == "log":
-        positive = xs[xs > 0]
-        floor = positive.min() / 2 if len(positive) else 1e-3
-        xs = xs.where(~(xs <= 0), floor)
+    rows = {s: 1 for s in frame["solver_name"].unique()}
+    x_titles = None
+    if x == "stop_val":
+        learned = learned_solvers(frame)
+        kinds = [k for k, _ in STOP_VAL_KINDS
+                 if any((s in learned) == (k == "epochs") for s in rows)]
+        x_titles = [t for k, t in STOP_VAL_KINDS if k in kinds]
+        rows = {s: kinds.index("epochs" if s in learned else "iterations") + 1
+                for s in rows}
+    fig = _panels(metrics, title, x_titles)
+    xs = (_time_axis(frame) if scale == "log"
+          else pd.to_numeric(frame[x], errors="coerce").astype(float))
     frame = frame.assign(_x=xs)
-    for solver, rows in frame.groupby("solver_name", sort=True):
-        for rep, curve in rows.groupby("idx_rep", sort=True):
+    for solver, solver_rows in frame.groupby("solver_name", sort=True):
+        for rep, curve in solver_rows.groupby("idx_rep", sort=True):
             for i, metric in enumerate(metrics, start=1):
                 y = pd.to_numeric(curve[metric.column], errors="coerce").astype(float)
                 ok = np.isfinite(y) & np.isfinite(curve["_x"])
@@ -72,14 +112,14 @@ def curves(group: Group, metrics: list[Metric], colors: dict, x: str = "time",
                     customdata=np.stack([curve["time"][ok], curve["stop_val"][ok]], -1),
                     mode="lines+markers", name=(labels or {}).get(solver, str(solver)),
                     legendgroup=str(solver),
-                    showlegend=bool(i == 1 and rep == rows["idx_rep"].min()),
+                    showlegend=bool(i == 1 and rep == solver_rows["idx_rep"].min()),
                     line=dict(color=colors[solver], width=2),
                     marker=dict(size=6, color=colors[solver]),
                     hovertemplate=(f"<b>{solver}</b><br>{metric.label}: %{{y:.4g}}"
                                    "<br>time: %{customdata[0]:.3g} s"
                                    "<br>stop_val: %{customdata[1]}<extra></extra>"),
-                ), row=1, col=i)
-    fig.update_layout(**_LAYOUT)
+                ), row=rows[solver], col=i)
+    fig.update_layout(**{**_LAYOUT, "height": 360 * len(x_titles or [title])})
     fig.update_xaxes(type=scale)
     return fig
 

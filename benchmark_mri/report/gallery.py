@@ -77,18 +77,20 @@ def _score(value, spec: str) -> str:
     return format(value, spec) if np.isfinite(value) else "n/a"
 
 
-def _figure(uri, caption, color=None, alt=""):
+def _figure(uri, caption, color=None, alt="", title=""):
     border = f' style="border-color:{color}"' if color else ""
-    return (f'<figure class="tile"{border}><img src="{uri}" alt="{html.escape(alt)}" '
-            'loading="lazy" decoding="async">'
+    hover = f' title="{html.escape(title)}"' if title else ""
+    return (f'<figure class="tile"{border}{hover}><img src="{uri}" '
+            f'alt="{html.escape(alt)}" loading="lazy" decoding="async">'
             f"<figcaption>{caption}</figcaption></figure>")
 
 
-def _unscored_html(volume, index, entry, colors) -> str:
+def _unscored_html(volume, index, entry, colors, labels) -> str:
     """A slice without reference: the reconstructions alone, each scaled to
     its own maximum, no scores, no error maps."""
-    recons = [_figure(png_uri(s["recon"], 1.0), f"<b>{html.escape(str(solver))}</b>",
-                      colors[solver], f"{solver} reconstruction")
+    recons = [_figure(png_uri(s["recon"], 1.0),
+                      f"<b>{html.escape(labels.get(solver, str(solver)))}</b>",
+                      colors[solver], f"{solver} reconstruction", str(solver))
               for solver, s in entry["solvers"].items()]
     note = ('<figure class="tile"><figcaption><b>no reference</b><br>acquired '
             "undersampled: shown, not scored; each image scaled to its own "
@@ -108,7 +110,10 @@ def _std_tile(s: dict, name: str, solver, color, vmax: float, lut) -> str:
 
 
 def gallery_html(group: Group, colors: dict, max_slices: int = MAX_SLICES,
-                 budget: float = float("inf")) -> str:
+                 budget: float = float("inf"), labels: dict | None = None) -> str:
+    """The gallery (module doc); captions name solvers by their short labels
+    (names.short_names, the final table's), the full name on hover."""
+    labels = labels or {}
     slices = collect(group, max_slices)
     if not slices:
         return '<p class="missing">No saved reconstructions for this dataset.</p>'
@@ -123,7 +128,7 @@ def gallery_html(group: Group, colors: dict, max_slices: int = MAX_SLICES,
                          "(benchmark-mri report --gallery-slices).</p>")
             break
         if entry["target"] is None:
-            parts.append(_unscored_html(volume, index, entry, colors))
+            parts.append(_unscored_html(volume, index, entry, colors, labels))
             size += len(parts[-1])
             continue
         target = np.asarray(entry["target"], dtype=np.float32)
@@ -135,13 +140,14 @@ def gallery_html(group: Group, colors: dict, max_slices: int = MAX_SLICES,
         vmax_err = vmax_err if vmax_err > 0 else 1.0
         recons, maps, stds = [], [], []
         for solver, s in entry["solvers"].items():
-            name = html.escape(str(solver))
+            name = html.escape(labels.get(solver, str(solver)))
             caption = (f"<b>{name}</b><br>PSNR {_score(s['psnr'], '.2f')} dB · "
                        f"SSIM {_score(s['ssim'], '.3f')}")
             recons.append(_figure(png_uri(s["recon"], 1.0), caption, colors[solver],
-                                  f"{solver} reconstruction"))
+                                  f"{solver} reconstruction", str(solver)))
             maps.append(_figure(png_uri(errors[solver], vmax_err, lut),
-                                f"|error| · {name}", colors[solver], f"{solver} error"))
+                                f"|error| · {name}", colors[solver], f"{solver} error",
+                                str(solver)))
             stds.append(_std_tile(s, name, solver, colors[solver], vmax_err, lut))
         target_tile = _figure(png_uri(target, 1.0), "<b>target</b>", alt="target")
         scale = (f'<div class="colorbar"><img src="{png_uri(colorbar, 1.0, lut)}" '

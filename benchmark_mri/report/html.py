@@ -26,6 +26,7 @@ from .figures import curves, inner_iterations_figure, memory_figure, samples_fig
 from .files import asset_text, plotly_script, write_asset, write_text
 from .gallery import MAX_SLICES, gallery_html
 from .read import Run, load_run
+from .robustness import robustness_rows, robustness_section, solver_drops
 from .table import overview_html, table_html
 
 # Gallery images of a page, in bytes of HTML: with plotly.js (1.2 MB) and the
@@ -39,20 +40,23 @@ def _figure_block(fig, ident: str) -> str:
             f'data-target="{ident}">{spec}</script>')
 
 
-def _group_section(run: Run, index: int, group, max_slices: int) -> str:
+def _group_section(run: Run, index: int, group, max_slices: int,
+                   shifts=None) -> str:
     ident = f"d{index}"
     labels = run.labels
+    drops = {} if shifts is None else solver_drops(shifts, group.key[1])
     parts = [f'<section class="dataset" id="{ident}">',
              f"<h2>{html.escape(group.title)}</h2>",
              f'<p class="sub">{html.escape(group.subtitle)}</p>',
              "<h3>Final results</h3>",
-             table_html(group, run.metrics, run.colors, labels),
+             table_html(group, run.metrics, run.colors, labels, drops),
              "<h3>Metrics versus time <small>(solver time, log scale; training "
              "time for learned solvers)</small></h3>",
              _figure_block(curves(group, run.metrics, run.colors, "time", labels),
                            f"{ident}-time"),
              "<h3>Metrics versus iterations / epochs <small>(benchopt's "
-             "stop_val)</small></h3>",
+             "stop_val: iterations of classical solvers, epochs of learned ones, "
+             "each on its own axis)</small></h3>",
              _figure_block(curves(group, run.metrics, run.colors, "stop_val", labels),
                            f"{ident}-iter")]
     fig = memory_figure(group, run.metrics, run.colors, labels)
@@ -76,8 +80,35 @@ def _group_section(run: Run, index: int, group, max_slices: int) -> str:
                   _figure_block(fig, f"{ident}-samples")]
     budget = GALLERY_BUDGET / len(run.groups)
     parts += ["<h3>Reconstructions and error maps</h3>",
-              gallery_html(group, run.colors, max_slices, budget), "</section>"]
+              gallery_html(group, run.colors, max_slices, budget, labels),
+              "</section>"]
     return "".join(parts)
+
+
+def _robustness_section(shifts, colors) -> str:
+    """The run's robustness view (report/robustness.py), or "" without a
+    shifted row."""
+    found = robustness_section(shifts, colors)
+    if found is None:
+        return ""
+    _, fig, matrix, ranking = found
+    return ('<section class="dataset" id="robustness"><h2>Robustness to unseen '
+            "settings</h2>"
+            '<p class="note">Learned solvers trained under one setting (source, '
+            "acceleration, mask type) and tested under another, beside the same "
+            "model trained under the test's setting (in distribution) and classical "
+            "solvers, which need no training (so no drop by construction). Drop: "
+            "the in-distribution PSNR minus the shifted one, per repetition, "
+            "averaged (± the standard deviation over repetitions).</p>"
+            "<h3>PSNR and SSIM per test setting <small>(filled: in distribution; "
+            "open diamonds: trained under another setting, dotted: the drop; "
+            "squares: no training)</small></h3>"
+            + _figure_block(fig, "robustness-fig")
+            + "<h3>Trained under, tested under</h3>"
+            + f'<div class="scroll">{matrix}</div>'
+            + ("<h3>Learned solvers by their worst and best case</h3>" + ranking
+               if ranking else "")
+            + "</section>")
 
 
 def solver_records(frame) -> dict[str, dict]:
@@ -159,15 +190,19 @@ def render(run: Run, out_dir: Path, plotly_js: str = "alongside",
            max_slices: int = MAX_SLICES) -> str:
     """The page's HTML text (writes plotly.js beside it when asked to)."""
     groups = run.groups
+    shifts = robustness_rows(run.frame)
+    robustness = _robustness_section(shifts, run.colors)
     nav = " ".join(f'<a href="#d{i}">{html.escape(g.title)}</a>'
                    for i, g in enumerate(groups))
+    if robustness:
+        nav = '<a href="#robustness">robustness</a> ' + nav
     problems = ""
     if run.problems:
         items = "".join(f"<li>{html.escape(p)}</li>" for p in run.problems)
         problems = (f'<div class="problems" id="problems"><h3>What is missing '
                     f"({len(run.problems)})</h3><ul>{items}</ul></div>")
-    sections = "".join(_group_section(run, i, g, max_slices)
-                       for i, g in enumerate(groups))
+    sections = robustness + "".join(_group_section(run, i, g, max_slices, shifts)
+                                    for i, g in enumerate(groups))
     if len(groups) > 1:
         sections = ('<section class="dataset" id="overview"><h2>Overview</h2>'
                     + overview_html(groups, run.metrics, run.colors, run.labels)

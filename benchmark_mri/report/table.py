@@ -1,12 +1,18 @@
 """The final table of one dataset / setting, as HTML.
 
-One row per solver, from the last point of its curve: the metrics as
-mean ± spread over test volumes (the objective's `_std` columns), then the
-uncertainty metrics of posterior samplers when the file has them
-(results.UNCERTAINTY_METRICS: coverage, mean posterior std, error-std
-correlation, also mean ± spread; n/a for solvers without a posterior), the
-solver time, and the solver measurements present in the file (inference time
-per slice, peak training memory, time per posterior sample, others).
+One row per solver, from the last point of its curve, with what a reader
+compares (MAIN_MEASUREMENTS): the metrics as mean ± spread over test volumes
+(the objective's `_std` columns), the solver time, the inference time per
+slice and the peak training memory, and, when a solver of the setting was
+trained under another setting (report/robustness.py), its drop in PSNR
+against the same model trained in distribution. Everything else the file
+has is folded into a second table under "more measurements" (a <details>
+element, scrolled sideways when wide): the uncertainty metrics of posterior
+samplers when the file has them (results.UNCERTAINTY_METRICS: coverage, mean
+posterior std, error-std correlation, also mean ± spread; n/a for solvers
+without a posterior), the other known measurements (saved tensors, time per
+epoch, time per posterior sample, ...) and any other numeric objective_*
+column (training and DEQ internals). The main table fits a 1400 px page.
 Repetitions are averaged. The best value of each column with a direction is
 highlighted; NaN shows as "n/a". A solver whose run diverged
 (groups.diverged_solvers) shows "diverged" instead of its metrics and is
@@ -20,10 +26,22 @@ import html
 import numpy as np
 import pandas as pd
 
-from ..results import KNOWN_MEASUREMENTS, NOT_METRICS, UNCERTAINTY_METRICS, Metric
+from ..results import (
+    INFERENCE_TIME_S,
+    KNOWN_MEASUREMENTS,
+    NOT_METRICS,
+    TRAIN_PEAK_MEMORY_MB,
+    UNCERTAINTY_METRICS,
+    Metric,
+    result_column,
+)
 from .groups import Group, diverged_solvers, final_rows, timed_out_solvers
 
+NA_CELL = '<span class="na">n/a</span>'
 DIVERGED_CELL = '<span class="diverged">diverged</span>'
+# Beside the metrics in the main table; the rest goes to "more measurements".
+MAIN_MEASUREMENTS = ("time", result_column(INFERENCE_TIME_S),
+                     result_column(TRAIN_PEAK_MEMORY_MB))
 TIMEOUT_MARK = ('<span class="timeout" title="stopped by benchopt\'s timeout before '
                 'its end: not converged, not ranked">timeout</span>')
 
@@ -77,9 +95,37 @@ def _solver_header(solver, colors, labels, mark: str = "") -> str:
 
 
 def table_html(group: Group, metrics: list[Metric], colors: dict,
-               labels: dict | None = None) -> str:
+               labels: dict | None = None, drops: dict | None = None) -> str:
+    """The main table and, folded, the other measurements (module doc).
+    drops: {solver: HTML cell} of the robustness drop column
+    (robustness.solver_drops), shown when not empty."""
     table = final_table(group, metrics)
     columns = table_columns(final_rows(group.frame), metrics)
+    main = [m for m in columns if m in metrics or m.column in MAIN_MEASUREMENTS]
+    main.sort(key=lambda m: (m not in metrics, MAIN_MEASUREMENTS.index(m.column)
+                             if m.column in MAIN_MEASUREMENTS else 0))
+    more = [m for m in columns if m not in main]
+    extra = [("drop (dB) vs. in distribution", drops)] if drops else []
+    note = (
+        '<p class="note">Last point of each curve; ± is the standard deviation over '
+        "test volumes; ↑ / ↓: higher / lower is better, best highlighted "
+        "(diverged runs, and runs stopped by the timeout, are never ranked); "
+        "solvers are named by the parameters that differ (hover for all)"
+        + ("; drop: the PSNR of the same model trained under this setting minus "
+           "this one's (see Robustness)" if drops else "") + ".</p>")
+    page = _table(group, table, main, metrics, colors, labels, extra) + note
+    if more:
+        page += ('<details class="more"><summary>More measurements ('
+                 f"{len(more)} columns: training, uncertainty, model internals)"
+                 '</summary><div class="scroll">'
+                 + _table(group, table, more, metrics, colors, labels)
+                 + "</div></details>")
+    return page
+
+
+def _table(group, table, columns, metrics, colors, labels, extra=()) -> str:
+    """A table of `columns` (Metric) of the final points, best highlighted;
+    extra: (header, {solver: HTML cell}) columns appended as they are."""
     failed = diverged_solvers(group)
     stopped = timed_out_solvers(group)
     ranked = table.drop(index=[*failed, *stopped])
@@ -89,6 +135,7 @@ def table_html(group: Group, metrics: list[Metric], colors: dict,
         f'<th title="{html.escape(m.column)}">{html.escape(m.label)}'
         + (" ↑" if m.better == "max" else " ↓" if m.better == "min" else "")
         + "</th>" for m in columns)
+    head += "".join(f"<th>{html.escape(title)}</th>" for title, _ in extra)
     body = []
     for solver, row in table.iterrows():
         cells = []
@@ -99,17 +146,12 @@ def table_html(group: Group, metrics: list[Metric], colors: dict,
             std = row[m.std_column] if m.std_column in table else None
             mark = ' class="best"' if winners[m.column] == solver else ""
             cells.append(f"<td{mark}>{_cell(row[m.column], std)}</td>")
+        cells += [f"<td>{column.get(solver, NA_CELL)}</td>" for _, column in extra]
         mark = f" {TIMEOUT_MARK}" if solver in stopped else ""
         body.append(f"<tr>{_solver_header(solver, colors, labels, mark)}"
                     + "".join(cells) + "</tr>")
-    return (
-        '<table class="final"><thead><tr><th>solver</th>' + head
-        + "</tr></thead><tbody>" + "".join(body) + "</tbody></table>"
-        '<p class="note">Last point of each curve; ± is the standard deviation over '
-        "test volumes; ↑ / ↓: higher / lower is better, best highlighted "
-        "(diverged runs, and runs stopped by the timeout, are never ranked); "
-        "solvers are named by the parameters that differ (hover for all).</p>"
-    )
+    return ('<table class="final"><thead><tr><th>solver</th>' + head
+            + "</tr></thead><tbody>" + "".join(body) + "</tbody></table>")
 
 
 def overview_html(groups: list[Group], metrics: list[Metric], colors: dict,

@@ -202,3 +202,17 @@ def test_a_full_disk_warns_and_runs_without_the_cache(tree, tmp_path, monkeypatc
     with pytest.warns(UserWarning, match="No space left.*without it"):
         assert torch.isfinite(torch.view_as_real(split[0].smaps)).all()
     assert not list(tmp_path.rglob("*.npy*"))  # no half-written entry left
+
+
+def test_another_sampling_measures_the_same_files_anew(tree):
+    """Split.with_sampling: the training split under train_acceleration /
+    train_mask_type; the same split for the same sampling (its key then
+    unchanged), another fingerprint and other masks otherwise."""
+    split = LazySplit(refs(tree, "train", n_slices=2), SAMPLING, True)
+    assert split.with_sampling(make_sampling("cartesian", 4, "random")) is split
+    at8 = split.with_sampling(make_sampling("cartesian", 8, "equispaced"))
+    assert at8.setting == (8.0, "equispaced") and split.setting == (4.0, "random")
+    assert at8.fingerprint() != split.fingerprint()
+    assert at8.source is split.source and at8.keep_target
+    assert at8[0].mask.float().mean() < 0.7 * split[0].mask.float().mean()
+    assert torch.equal(at8[0].target, split[0].target)

@@ -67,7 +67,13 @@ def test_test_iterations_is_checked_for_every_learned_model(split, model, value)
     iterations; rim[test_iterations=0] raised an IndexError after training.
     Every learned model refuses it before training, naming the value and
     what it can run."""
-    from benchmark_mri.learned import LearnedRun, TrainSettings, model_config
+    from benchmark_mri.learned import (
+        Inference,
+        LearnedRun,
+        Training,
+        TrainSettings,
+        model_config,
+    )
 
     train, test = split
     config = model_config(model, "cpu_small", **TINY_MODELS[model])
@@ -75,5 +81,33 @@ def test_test_iterations_is_checked_for_every_learned_model(split, model, value)
                 r"(is out of range|is not an integer|is refused)"
                 r".*(runs 1 (to|or more)|has no inner iterations)")
     with pytest.raises(ValueError, match=expected):
-        LearnedRun(model, config, train, test, TrainSettings(n_epochs=1),
-                   test_iterations=value, cache_dir=None, log=[].append)
+        LearnedRun(Training(model, config, train, TrainSettings(n_epochs=1),
+                            cache_dir=None, log=[].append), test, Inference(value))
+
+
+@pytest.mark.parametrize("parameters, message", [
+    (dict(train_acceleration=3),
+     r"xpdnet: train_acceleration=3 is not available for the dataset's Cartesian "
+     r"masks, which take fastMRI's centre fractions"),
+    (dict(train_mask_type="poisson"),
+     r"train_mask_type='poisson' is not a mask type: use one of \('random', "
+     r"'equispaced'\)"),
+])
+def test_a_training_setting_the_dataset_cannot_make_is_refused_naming_it(
+        parameters, message):
+    from benchopt.utils.run_context import RunContext
+
+    from benchmark_mri.data import phantom_volumes
+    from benchmark_mri.data.split import make_split
+    from benchmark_mri.physics import CartesianSampling
+
+    solver_class = {s.name: s for s in Benchmark(REPO).get_solvers()}["xpdnet"]
+    defaults = {k: v[0] for k, v in solver_class.parameters.items()}
+    solver = solver_class.get_instance(**{**defaults, "n_iter": 1, **parameters})
+    RunContext(base_seed="0", repetition=0).attach(None, None, solver)
+    sampling = CartesianSampling("random", 4)
+    shape = dict(image_size=32, n_coils=2, n_slices=1)
+    train = make_split(phantom_volumes("train", 1, 0, **shape), sampling, True)
+    test = make_split(phantom_volumes("test", 1, 0, **shape), sampling, False)
+    with pytest.raises(ValueError, match=message):
+        solver.set_objective(test=test, train=train)

@@ -49,3 +49,19 @@ def learned_run(tmp_path_factory):
                         env={"BENCHMARK_MRI_CHECKPOINTS": str(folder / "checkpoints")})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return folder / "run.parquet"
+
+
+@pytest.fixture(scope="session")
+def shift_run(tmp_path_factory):
+    """The issue's first run, tiny: XPDNet trained at 4x and at 8x, tested at
+    8x, beside zero_filled (64 columns: 3 ACS lines at 8x)."""
+    folder = tmp_path_factory.mktemp("shift")
+    proc = benchopt_run(
+        "-o", "MRI reconstruction[smaps=acs]",
+        "-d", "phantom[image_size=64,n_coils=4,n_train_volumes=1,n_test_volumes=1,"
+              "n_slices=2,acceleration=8]",
+        "-s", "xpdnet[n_epochs=1,n_iter=1,train_acceleration=[4,8]]",
+        "-s", "zero_filled", output=folder / "run.parquet",
+        env={"BENCHMARK_MRI_CHECKPOINTS": str(folder / "checkpoints")})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return folder / "run.parquet"

@@ -61,3 +61,42 @@ def test_callback_run_with_failures_renders_and_says_what_is_missing(
     assert sum(f["id"].endswith("-mem") for f in check.figures) == 3
     assert len(check.problems) == 3
     assert any("grappa[kernel_size=5] has no result" in p for p in check.problems)
+
+
+def _fits(check, width=1400):
+    shown = [t for t in check.tables if t["shown"]]
+    assert shown and all(t["right"] <= width for t in shown), check.tables
+    assert check.page_width <= width
+
+
+def test_the_quickstart_dashboard_fits_1400_px(chromium, tmp_path):
+    """The published quickstart file (25 measurement columns): its final
+    tables fit the page, the rest folded under "more measurements"."""
+    from ..conftest import REPO
+
+    published = REPO / "results" / "quickstart-phantom" / "quickstart.parquet"
+    page = build_report(published, tmp_path / "dashboard")
+    check = check_page(page, tmp_path / "dashboard.png", binary=chromium)
+    _assert_renders(check)
+    _fits(check)
+    assert any("final" in t["classes"] and not t["shown"] for t in check.tables)
+
+
+def test_a_shifted_run_shows_the_robustness_view(chromium, shift_run, tmp_path):
+    """benchmark-mri report of the issue's first run: the robustness figure
+    is drawn, its tables fit."""
+    import pandas as pd
+
+    rows = pd.read_parquet(shift_run)
+    final = rows.groupby("solver_name").tail(1).set_index("solver_name")
+    xpdnet = final[final.index.str.startswith("xpdnet")]
+    assert sorted(xpdnet["objective_train_acceleration"]) == [4.0, 8.0]
+    assert set(xpdnet["objective_test_acceleration"]) == {8.0}
+    assert set(final["objective_test_source"]) == {"phantom"}
+    page = build_report(shift_run, tmp_path / "dashboard")
+    check = check_page(page, tmp_path / "dashboard.png", binary=chromium,
+                       full_page=True)
+    _assert_renders(check)
+    _fits(check)
+    assert [f["id"] for f in check.figures][0] == "robustness-fig"
+    assert any("robustness" in t["classes"] for t in check.tables)

@@ -37,7 +37,9 @@ def test_non_cartesian_data_are_skipped_saying_why(solver_class):
 
 @pytest.mark.parametrize("parameters, reason", [
     (dict(test_iterations=3), "score_posterior has no test_iterations"),
-    (dict(train_masks="random"), "train_masks changes nothing"),
+    (dict(train_masks="random"), "train_masks='random' changes nothing"),
+    (dict(train_acceleration=8), "train_acceleration=8 changes nothing"),
+    (dict(train_mask_type="equispaced"), "train_mask_type='equispaced' changes"),
 ])
 def test_parameters_that_change_nothing_are_skipped(solver_class, parameters, reason):
     train, test, _ = phantom_split(1, 1, 0, CartesianSampling("random", 4),

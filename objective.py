@@ -4,6 +4,7 @@ import numpy as np
 import torch
 from benchopt import BaseObjective
 
+from benchmark_mri.data.acquisition import Acquisition
 from benchmark_mri.data.maps_cache import MapsCache, default_cache_dir
 from benchmark_mri.data.split import Subset, make_split
 from benchmark_mri.metrics import evaluate_volumes
@@ -40,6 +41,13 @@ class Objective(BaseObjective):
     cost (solvers/ista_l1.py), learned ones train a fixed budget. A point a
     solver flags as diverged (benchmark_mri.results.DIVERGED_FLAGS) is a
     result, never a score: its metrics are NaN, its images too.
+
+    The test split solvers get is sealed (benchmark_mri/data/acquisition.py):
+    read undersampled, without references. A solver may propose its own
+    Cartesian mask within the dataset's budget through
+    `test.remeasure(ProposedMask(...))`: the objective re-measures
+    the test volumes with it. Every row records `sampled_fraction` and
+    `solver_mask` (0: the dataset's masks, 1: the solver's).
     """
 
     name = OBJECTIVE_NAME
@@ -76,9 +84,12 @@ class Objective(BaseObjective):
         self.test = make_split(test, sampling, False, self.smaps, cache, log=print)
         self.train = make_split(train, sampling, True, "acs")
         self.targets = self.test.targets()
+        # What solvers get of the test split, and the re-measurement they may ask.
+        self.acquisition = Acquisition(self.test, sampling)
 
     def get_objective(self):
-        return dict(test=self.test, train=self.train)
+        self.acquisition.reset()  # each solver starts with the dataset's masks
+        return dict(test=self.acquisition.split(), train=self.train)
 
     def evaluate_result(self, recon, posterior_std=None, **solver_metrics):
         recon = _unless_diverged(recon, solver_metrics)
@@ -104,6 +115,7 @@ class Objective(BaseObjective):
                 [_unless_diverged(posterior_std, solver_metrics)[i] for i in scored]))
         result.update({k: float(v) for k, v in solver_metrics.items()
                        if not isinstance(v, str)})
+        result.update(self.acquisition.record())  # the mask the recon was measured with
         result["value"] = result["nmse"]
         return result
 
@@ -118,7 +130,9 @@ class Objective(BaseObjective):
                {"std": _unless_diverged(posterior_std, solver_metrics)[:n]})
         return final_results(self.test.names[:n], Subset(self.targets, range(n)),
                              _unless_diverged(recon, solver_metrics)[:n],
-                             Path(__file__).parent, records, **std)
+                             Path(__file__).parent, records,
+                             masks=self.acquisition.gallery_masks(n),
+                             mask_name=self.acquisition.mask_name(), **std)
 
     def get_one_result(self):
         # The zero image; its `cost` relative to itself is 1 (the cost that

@@ -26,6 +26,12 @@ from .figures import curves, inner_iterations_figure, memory_figure, samples_fig
 from .files import asset_text, plotly_script, write_asset, write_text
 from .gallery import MAX_SLICES, gallery_html
 from .read import Run, load_run
+from .sampling import (
+    comparable_settings,
+    fractions_table,
+    sampling_figure,
+    sampling_points,
+)
 from .table import overview_html, table_html
 
 # Gallery images of a page, in bytes of HTML: with plotly.js (1.2 MB) and the
@@ -78,6 +84,36 @@ def _group_section(run: Run, index: int, group, max_slices: int) -> str:
     parts += ["<h3>Reconstructions and error maps</h3>",
               gallery_html(group, run.colors, max_slices, budget), "</section>"]
     return "".join(parts)
+
+
+def _sampling_section(run: Run) -> str:
+    """The sampling view (sampling.py), or "" when no reconstructor has two
+    masks at one acceleration."""
+    points = sampling_points(run.frame, run.labels)
+    settings = comparable_settings(points)
+    if not settings:
+        return ""
+    parts = ['<section class="dataset" id="sampling"><h2>Sampling: metrics '
+             "against the mask, at equal budget</h2>"
+             '<p class="sub">For each reconstructor, the final PSNR / SSIM with '
+             "each mask at one acceleration (the same budget of columns): the "
+             "dataset's masks (random, equispaced, gaussian) and those a solver "
+             "chose (loupe's learned mask, trained with the reconstructor it "
+             "names). Mean over repetitions; the hover gives the sampled "
+             "fraction.</p>"]
+    for n, setting in enumerate(settings):
+        table = fractions_table(points, setting)
+        cells = "".join(
+            f"<tr><td>{html.escape(str(mask))}</td><td>{row['mean']:.4f}</td>"
+            f"<td>{row['min']:.4f} – {row['max']:.4f}</td></tr>"
+            for mask, row in table.iterrows())
+        parts += [f"<h3>{html.escape(setting)}</h3>",
+                  _figure_block(sampling_figure(points, setting, run.colors),
+                                f"sampling-{n}"),
+                  '<table class="final"><thead><tr><th>mask</th><th>sampled '
+                  "fraction (mean over rows)</th><th>range</th></tr></thead>"
+                  f"<tbody>{cells}</tbody></table>"]
+    return "".join(parts) + "</section>"
 
 
 def solver_records(frame) -> dict[str, dict]:
@@ -161,6 +197,8 @@ def render(run: Run, out_dir: Path, plotly_js: str = "alongside",
     groups = run.groups
     nav = " ".join(f'<a href="#d{i}">{html.escape(g.title)}</a>'
                    for i, g in enumerate(groups))
+    if comparable_settings(sampling_points(run.frame, run.labels)):
+        nav = '<a href="#sampling">sampling</a> ' + nav
     problems = ""
     if run.problems:
         items = "".join(f"<li>{html.escape(p)}</li>" for p in run.problems)
@@ -168,6 +206,8 @@ def render(run: Run, out_dir: Path, plotly_js: str = "alongside",
                     f"({len(run.problems)})</h3><ul>{items}</ul></div>")
     sections = "".join(_group_section(run, i, g, max_slices)
                        for i, g in enumerate(groups))
+    sampling = _sampling_section(run)
+    sections = sampling + sections
     if len(groups) > 1:
         sections = ('<section class="dataset" id="overview"><h2>Overview</h2>'
                     + overview_html(groups, run.metrics, run.colors, run.labels)

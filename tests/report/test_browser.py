@@ -61,3 +61,19 @@ def test_callback_run_with_failures_renders_and_says_what_is_missing(
     assert sum(f["id"].endswith("-mem") for f in check.figures) == 3
     assert len(check.problems) == 3
     assert any("grappa[kernel_size=5] has no result" in p for p in check.problems)
+
+
+def test_sampling_view_renders(chromium, tmp_path):
+    """The sampling view (a run over masks with loupe) and the masks in the
+    gallery, in Chromium."""
+    from .frames import sampling_frame, write
+
+    result = write(sampling_frame(), tmp_path / "sampling.parquet")
+    page = build_report(result, tmp_path / "dashboard")
+    check = check_page(page, tmp_path / "dashboard.png", binary=chromium,
+                       full_page=True)
+    _assert_renders(check)
+    sampling = [f for f in check.figures if f["id"].startswith("sampling-")]
+    assert len(sampling) == 2 and all(f["traces"] == 4 for f in sampling)
+    masks = [i for i in check.images if i["alt"].endswith("sampling mask")]
+    assert masks and all(i["loaded"] and i["width"] == 32 for i in masks)

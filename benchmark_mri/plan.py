@@ -172,10 +172,11 @@ def _plan_training(solver, problem, out: SolverPlan, measure: bool):
     with contextlib.redirect_stdout(io.StringIO()):
         solver.set_objective(**problem)
     run = solver.learned
-    out.train_epochs = run.settings.n_epochs
-    if run.cache is not None:
-        out.checkpoint = str(run.cache.path(run.name, run.key))
-    if run.trainer is None:
+    training = run.training  # learned/lifecycle.py
+    out.train_epochs = training.settings.n_epochs
+    if training.cache is not None:
+        out.checkpoint = str(training.cache.path(training.name, training.key))
+    if training.trainer is None:
         out.training = "pretrained weights, no training"
     elif out.checkpoint and Path(out.checkpoint).exists():
         out.training = "cached"
@@ -183,8 +184,8 @@ def _plan_training(solver, problem, out: SolverPlan, measure: bool):
         out.training = "to train"
     if not measure:
         return
-    if run.trainer is not None and out.training == "to train":
-        out.seconds["training"] = _time_training_step(run)
+    if training.trainer is not None and out.training == "to train":
+        out.seconds["training"] = _time_training_step(training.trainer)
     reconstruct = getattr(run, "_reconstruct", None)
     if reconstruct is not None:
         head = run.test.head(N_MEASURED)
@@ -192,14 +193,14 @@ def _plan_training(solver, problem, out: SolverPlan, measure: bool):
         out.seconds["inference"] = _per_slice(lambda: reconstruct(m), m.y.shape[0])
 
 
-def _time_training_step(run) -> float:
-    """Seconds per training slice: a step on one batch, after a first one."""
+def _time_training_step(trainer) -> float:
+    """Seconds per training slice: a step of `trainer` (learned.Trainer) on
+    one batch, after a first one."""
     import torch
 
     from .learned.data import loaded_batch, training_loader
     from .learned.training import train_step
 
-    trainer = run.trainer
     loader = training_loader(trainer.train, trainer.settings.batch_size,
                              torch.Generator().manual_seed(0), workers=0)
     raw = next(iter(loader))

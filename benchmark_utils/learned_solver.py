@@ -14,11 +14,15 @@ The contract of a learned solver file, checked when its class is defined:
   slice keeps its mask; "random": a fresh mask per slice and epoch, as
   fastMRI trains; in the checkpoint key);
 - a solver that declares `pretrained` (a state-dict path) and
-  `pretrained_sha256` gets them passed to LearnedRun (learned/pretrained.py);
+  `pretrained_sha256` gets them passed to its Training (learned/pretrained.py);
   with n_epochs=0 it evaluates those weights and needs no training split;
 - `set_objective(test, train)` sets `self.learned = self.learned_run(config,
   train, test)`, config from `benchmark_mri.learned.model_config(name,
-  preset, **overrides)`.
+  preset, **overrides)`. A solver whose test time is not one network call
+  per slice (solvers/score_posterior.py) builds its run on
+  `self.lifecycle(config, train)`, the shared training lifecycle
+  (benchmark_mri/learned/lifecycle.py), with the settings of
+  `self.train_settings()`.
 Measurements of a model's own reach the result file through its
 `measurements()` hook (benchmark_mri/learned/__init__.py), never by
 overriding `get_result`.
@@ -29,7 +33,14 @@ from pathlib import Path
 from benchopt import BaseSolver
 
 from benchmark_mri.data.split import as_split
-from benchmark_mri.learned import LearnedRun, TrainSettings, check_training_split
+from benchmark_mri.learned import (
+    Inference,
+    LearnedRun,
+    Pretrained,
+    Training,
+    TrainSettings,
+    check_training_split,
+)
 from benchmark_mri.learned.checkpoint import default_checkpoint_dir
 from benchmark_mri.learned.training import default_step
 from benchmark_utils.stopping import FixedBudget
@@ -70,27 +81,42 @@ class LearnedSolver(BaseSolver):
             return False, None  # evaluates pretrained weights: no training
         return check_training_split(self.name, train)
 
-    def learned_run(self, config, train, test, step_fn=default_step,
-                    inference_options=None, **settings) -> LearnedRun:
-        """LearnedRun of this solver's parameters: TrainSettings from the
-        training parameters, benchopt's seed and `settings` (e.g.
-        density_compensation; a training parameter given there, e.g.
-        n_epochs, replaces the solver's); its test-time iterations, device, coil maps
-        and the benchmark's checkpoint cache. step_fn: see
-        benchmark_mri.learned.training; inference_options: the model's
-        inference-only keywords (the DEQ's tol)."""
-        settings = TrainSettings(**{
+    def train_settings(self, **overrides) -> TrainSettings:
+        """TrainSettings of this solver's training parameters and benchopt's
+        seed; `overrides` (e.g. density_compensation; a training parameter
+        given there, e.g. n_epochs, replaces the solver's)."""
+        return TrainSettings(**{
             **dict(n_epochs=self.n_epochs, lr=self.lr, batch_size=self.batch_size,
                    loss=self.loss, seed=self.get_seed(use_repetition=True),
                    train_masks=self.train_masks),
-            **settings})
-        return LearnedRun(self.name, config, train, test, settings,
-                          test_iterations=self.test_iterations, device=self.device,
-                          smaps=self.smaps, inference_options=inference_options,
-                          cache_dir=default_checkpoint_dir(BENCHMARK_DIR),
-                          step_fn=step_fn,
-                          pretrained=getattr(self, "pretrained", None),
-                          pretrained_sha256=getattr(self, "pretrained_sha256", None))
+            **overrides})
+
+    def lifecycle(self, config, train, settings: TrainSettings | None = None,
+                 step_fn=default_step) -> Training:
+        """The training lifecycle of this solver (benchmark_mri.learned.
+        Training): its model config, the training split, `settings` (None:
+        `train_settings()`), step_fn (benchmark_mri.learned.training), its
+        device, coil maps, pretrained weights and the benchmark's checkpoint
+        cache."""
+        path = getattr(self, "pretrained", None)
+        pretrained = (None if path is None else
+                      Pretrained(path, getattr(self, "pretrained_sha256", None)))
+        return Training(
+            self.name, config, train,
+            self.train_settings() if settings is None else settings,
+            step_fn=step_fn, device=self.device, smaps=self.smaps,
+            pretrained=pretrained, cache_dir=default_checkpoint_dir(BENCHMARK_DIR))
+
+    def learned_run(self, config, train, test, step_fn=default_step,
+                    inference_options=None, **settings) -> LearnedRun:
+        """LearnedRun of this solver's training (`lifecycle`, with
+        `train_settings(**settings)`) and its test-time iterations;
+        inference_options: the model's inference-only keywords (the DEQ's
+        tol)."""
+        training = self.lifecycle(config, train, self.train_settings(**settings),
+                                  step_fn)
+        return LearnedRun(training, test,
+                          Inference(self.test_iterations, inference_options or {}))
 
     def get_next(self, stop_val):
         return stop_val + 1  # evaluate after every epoch

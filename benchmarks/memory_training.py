@@ -40,6 +40,7 @@ import torch
 from benchmark_mri.data import phantom_split
 from benchmark_mri.learned import (
     LearnedRun,
+    Training,
     TrainSettings,
     build_model,
     default_step,
@@ -109,8 +110,8 @@ def train_and_score(name, config, data, seed, epochs, lr, loss="l1", batch_size=
     step_fn = _step_fn(config)
     settings = TrainSettings(n_epochs=epochs, lr=lr, batch_size=batch_size, loss=loss,
                              seed=seed)
-    run = LearnedRun(name, config, train, test, settings, device="cpu",
-                     step_fn=step_fn, cache_dir=None, log=lambda *a: None)
+    run = LearnedRun(Training(name, config, train, settings, device="cpu",
+                              step_fn=step_fn, log=lambda *a: None), test)
     run.run(lambda: True)
     result = run.result()
     scores = evaluate_volumes(targets, result["recon"])

@@ -17,8 +17,8 @@ import argparse
 import time
 
 from benchmark_mri.data import measure, phantom_volumes
-from benchmark_mri.learned import TrainSettings, model_config
-from benchmark_mri.learned.score import SamplerSettings, ScorePosteriorRun
+from benchmark_mri.learned import Training, TrainSettings, model_config
+from benchmark_mri.learned.score import SamplerSettings, ScorePosteriorRun, dsm_step
 from benchmark_mri.metrics import evaluate_volumes, uncertainty_metrics
 from benchmark_mri.physics import CartesianSampling
 
@@ -65,9 +65,10 @@ def main():
                               n_leapfrog=args.n_leapfrog, sigma_y=args.sigma_y,
                               sample_block=args.sample_block)
     print(config, settings, sampler, sep="\n")
-    run = ScorePosteriorRun("score_posterior", config, train, val, settings, sampler,
-                            device="cpu", cache_dir=args.checkpoints,
-                            eval_every=args.eval_every)
+    training = Training("score_posterior", config, train, settings,
+                        step_fn=dsm_step(config, settings), device="cpu",
+                        cache_dir=args.checkpoints)
+    run = ScorePosteriorRun(training, val, sampler, eval_every=args.eval_every)
     start = time.perf_counter()
 
     def callback():

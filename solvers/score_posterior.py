@@ -1,7 +1,6 @@
-from benchmark_mri.learned import TrainSettings, model_config
-from benchmark_mri.learned.checkpoint import default_checkpoint_dir
-from benchmark_mri.learned.score import SamplerSettings, ScorePosteriorRun
-from benchmark_utils.learned_solver import BENCHMARK_DIR, LearnedSolver
+from benchmark_mri.learned import model_config
+from benchmark_mri.learned.score import SamplerSettings, ScorePosteriorRun, dsm_step
+from benchmark_utils.learned_solver import LearnedSolver
 
 
 class Solver(LearnedSolver):
@@ -41,14 +40,10 @@ class Solver(LearnedSolver):
         config = model_config("score", self.preset, channels=self.channels,
                               n_levels=self.n_levels, sigma_max=self.sigma_max,
                               sigma_min=self.sigma_min)
-        settings = TrainSettings(n_epochs=self.n_epochs, lr=self.lr,
-                                 batch_size=self.batch_size, loss=self.loss,
-                                 seed=self.get_seed(use_repetition=True))
+        settings = self.train_settings()
+        training = self.lifecycle(config, train, settings, dsm_step(config, settings))
         sampler = SamplerSettings(method=self.method, n_samples=self.n_samples,
                                   n_steps=self.n_steps, step_size=self.step_size,
                                   n_leapfrog=self.n_leapfrog, sigma_y=self.sigma_y,
                                   sample_block=self.sample_block)
-        self.learned = ScorePosteriorRun(
-            self.name, config, train, test, settings, sampler, device=self.device,
-            smaps=self.smaps, cache_dir=default_checkpoint_dir(BENCHMARK_DIR),
-            eval_every=self.eval_every)
+        self.learned = ScorePosteriorRun(training, test, sampler, self.eval_every)

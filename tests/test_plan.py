@@ -72,7 +72,7 @@ def _planned_key():
                solver_name=str(solver), repetition=0).attach(objective, dataset, solver)
     objective.set_data(**dataset.get_data())
     solver.set_objective(**objective.get_objective())
-    return solver.learned.key
+    return solver.learned.training.key
 
 
 def test_a_knee_tree_plan_measures_and_sees_prepared_maps(tmp_path, monkeypatch):

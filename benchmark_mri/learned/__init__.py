@@ -18,19 +18,33 @@ to PSNR / SSIM (the DEQ's forward iterations, deq/model.py).
 
 Shared: data.py (batches, per-slice scaling, `reconstruct`), losses.py,
 training.py (`TrainSettings`, `train_step`, `Trainer`), checkpoint.py (the
-cache), memory.py (peak memory), device.py, run.py (`LearnedRun`, what a
-benchopt solver delegates to). score/ is score-based posterior sampling
-(a DSM-trained prior, annealed HMC / Langevin, posterior mean and std), which
-composes the same Trainer and checkpoint cache in its own ScorePosteriorRun.
+cache), memory.py (peak memory), device.py, lifecycle.py (`Training`: one
+training lifecycle for every learned run: the model, train-or-reuse under
+the cache's lock, the memory meter, divergence; `Inference` and
+`Pretrained`, the test-time and starting-weight options), run.py
+(`LearnedRun`, a reconstruction network's run: what a benchopt solver
+delegates to). score/ is score-based posterior sampling (a DSM-trained
+prior, annealed HMC / Langevin, posterior mean and std): its
+ScorePosteriorRun takes the same Training.
+
+A run outside benchopt:
+
+    training = Training("xpdnet", model_config("xpdnet", n_iter=3), train,
+                        TrainSettings(n_epochs=6, lr=2e-3, batch_size=1),
+                        cache_dir="checkpoints")
+    run = LearnedRun(training, test, Inference(iterations=None))
+    run.run(lambda: True)        # trains, or reuses the cached weights
+    recon = run.result()["recon"]
 """
 
 from .checkpoint import CheckpointCache, cache_key, default_checkpoint_dir
 from .data import Batch, make_batch, reconstruct
 from .device import resolve_device
+from .lifecycle import SMAPS, Inference, Outcome, Pretrained, Training
 from .losses import get_loss
 from .memory import PeakMemory, saved_tensors_mb
 from .models import MODELS, build_model, model_config
-from .run import SMAPS, LearnedRun, check_training_split
+from .run import LearnedRun, check_training_split
 from .training import Trainer, TrainingDiverged, TrainSettings, default_step, train_step
 
 __all__ = [
@@ -38,9 +52,13 @@ __all__ = [
     "SMAPS",
     "Batch",
     "CheckpointCache",
+    "Inference",
     "LearnedRun",
+    "Outcome",
     "PeakMemory",
+    "Pretrained",
     "Trainer",
+    "Training",
     "TrainingDiverged",
     "TrainSettings",
     "build_model",

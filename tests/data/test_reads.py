@@ -105,13 +105,14 @@ def test_no_maps_are_computed_before_a_solver_reads_them(files, tmp_path):
 def test_a_learned_run_reads_each_test_slice_once_and_computes_no_espirit(
         files, tmp_path):
     from benchmark_mri.data import phantom_volumes
-    from benchmark_mri.learned import LearnedRun, TrainSettings, model_config
+    from benchmark_mri.learned import LearnedRun, Training, TrainSettings, model_config
 
     train = make_split(phantom_volumes("train", 1, 0, image_size=32, n_coils=4,
                                        n_slices=2), SAMPLING, True)
     test, source = counted(files, "espirit", MapsCache(tmp_path))
-    run = LearnedRun("xpdnet", model_config("xpdnet", "cpu_small", n_iter=1), train,
-                     test, TrainSettings(n_epochs=1, batch_size=2), log=lambda _: None)
+    run = LearnedRun(Training("xpdnet", model_config("xpdnet", "cpu_small", n_iter=1),
+                              train, TrainSettings(n_epochs=1, batch_size=2),
+                              log=lambda _: None), test)
     run.run(lambda: True)
     result = run.result()
     assert_read_once(test, source)

@@ -10,7 +10,7 @@ import warnings
 import pytest
 import torch
 
-from benchmark_mri.learned import LearnedRun, TrainSettings
+from benchmark_mri.learned import LearnedRun, Training, TrainSettings
 from benchmark_mri.learned.checkpoint import make_checkpoint
 
 from .conftest import TinyConfig, TinyUnrolled
@@ -20,9 +20,10 @@ SETTINGS = TrainSettings(n_epochs=2, lr=1e-2, batch_size=2, seed=0)
 
 def run_once(split, folder, logs=None):
     train, test = split
-    run = LearnedRun("tiny", TinyConfig(), train, test, SETTINGS,
-                     build=TinyUnrolled.from_config, device="cpu", cache_dir=folder,
-                     log=(logs if logs is not None else []).append)
+    run = LearnedRun(Training("tiny", TinyConfig(), train, SETTINGS,
+                              build=TinyUnrolled.from_config, device="cpu",
+                              cache_dir=folder,
+                              log=(logs if logs is not None else []).append), test)
     calls = []
 
     def callback():
@@ -111,7 +112,7 @@ def test_a_read_only_folder_is_said_once_not_raised(split, tmp_path, monkeypatch
     logs = []
     with pytest.warns(UserWarning, match="cannot create the lock file.*Read-only"):
         run, calls = run_once(split, folder, logs)
-    assert run.reused and len(calls) == 1
+    assert run.training.reused and len(calls) == 1
 
 
 def test_leftover_temporary_files_of_a_killed_save_are_removed(split, tmp_path):
@@ -120,7 +121,7 @@ def test_leftover_temporary_files_of_a_killed_save_are_removed(split, tmp_path):
     removes it."""
     folder = tmp_path / "ckpt"
     run, _ = run_once(split, folder)
-    path = run.cache.path("tiny", run.key)
+    path = run.training.cache.path("tiny", run.training.key)
     stale = path.with_suffix(".tmp4242")
     stale.write_bytes(b"\0" * 1000)
     path.unlink()
@@ -132,9 +133,9 @@ def other_checkpoint(run, state_dict):
     """A checkpoint file under `run`'s key holding `state_dict`."""
     model = TinyUnrolled()
     model.load_state_dict(state_dict, strict=False)
-    ckpt = make_checkpoint("tiny", TinyConfig(), SETTINGS, run.key, model, {})
+    ckpt = make_checkpoint("tiny", TinyConfig(), SETTINGS, run.training.key, model, {})
     ckpt["state_dict"] = state_dict
-    path = run.cache.path("tiny", run.key)
+    path = run.training.cache.path("tiny", run.training.key)
     torch.save(ckpt, path)
     return path
 
@@ -153,9 +154,9 @@ def test_a_checkpoint_that_does_not_fit_its_key_is_set_aside(split, tmp_path,
     path = other_checkpoint(run, corrupt(run.model.state_dict()))
     with pytest.warns(UserWarning, match=f"{path}.*{reason}.*set aside"):
         again, calls = run_once(split, folder)
-    assert not again.reused and len(calls) == 1 + SETTINGS.n_epochs
+    assert not again.training.reused and len(calls) == 1 + SETTINGS.n_epochs
     assert path.with_name(path.name + ".rejected").exists()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         third, calls = run_once(split, folder)  # the retrained one: reused
-    assert third.reused and len(calls) == 1
+    assert third.training.reused and len(calls) == 1

@@ -11,6 +11,7 @@ import torch
 
 from benchmark_mri.learned import (
     LearnedRun,
+    Training,
     TrainingDiverged,
     TrainSettings,
     model_config,
@@ -25,11 +26,11 @@ SETTINGS = TrainSettings(n_epochs=3, lr=1e-2, batch_size=2, seed=0)
 
 
 def learned_run(split, tmp_path, step_fn=default_step, build=TinyUnrolled.from_config,
-                logs=None, **kwargs):
+                logs=None):
     train, test = split
-    return LearnedRun("tiny", TinyConfig(), train, test, SETTINGS, build=build,
-                      device="cpu", cache_dir=tmp_path, step_fn=step_fn,
-                      log=(logs if logs is not None else []).append, **kwargs)
+    return LearnedRun(Training("tiny", TinyConfig(), train, SETTINGS, build=build,
+                               device="cpu", cache_dir=tmp_path, step_fn=step_fn,
+                               log=(logs if logs is not None else []).append), test)
 
 
 def run_with_callback(run):
@@ -194,18 +195,18 @@ def test_a_run_started_during_a_training_waits_then_reuses(split, tmp_path):
     waiting.join(timeout=120)
     assert any("saved checkpoint" in line for line in first_logs)
     assert "another run is training these weights" in second_logs[0]
-    assert "reusing checkpoint" in second_logs[-1] and second.reused
+    assert "reusing checkpoint" in second_logs[-1] and second.training.reused
     assert not any("saved checkpoint" in line for line in second_logs)
 
 
 def test_an_unreadable_checkpoint_warning_is_whole(split, tmp_path):
     run = learned_run(split, tmp_path)
-    path = run.cache.path("tiny", run.key)
+    path = run.training.cache.path("tiny", run.training.key)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a checkpoint")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert run.cache.load("tiny", run.key) is None
+        assert run.training.cache.load("tiny", run.training.key) is None
     message = str(caught[0].message)
     assert message.endswith("); retraining and overwriting it.")
     assert "refused it: Unsupported operand" in message
@@ -223,9 +224,10 @@ def test_the_issues_learning_rates_diverge_and_save_nothing(split, tmp_path, nam
     finite losses of 1e1..4e31, PSNR down to -650 dB and a saved checkpoint."""
     train, test = split
     logs = []
-    run = LearnedRun(name, model_config(name, "cpu_small", **overrides), train, test,
-                     TrainSettings(n_epochs=2, lr=lr, batch_size=1, seed=0),
-                     device="cpu", cache_dir=tmp_path, step_fn=step, log=logs.append)
+    run = LearnedRun(Training(name, model_config(name, "cpu_small", **overrides), train,
+                              TrainSettings(n_epochs=2, lr=lr, batch_size=1, seed=0),
+                              device="cpu", cache_dir=tmp_path, step_fn=step,
+                              log=logs.append), test)
     calls = run_with_callback(run)
     assert [c["training_diverged"] for c in calls] == [0, 1], logs  # in epoch 1
     assert all(torch.isnan(r).all() for r in calls[-1]["recon"])

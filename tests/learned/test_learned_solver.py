@@ -67,7 +67,13 @@ def test_test_iterations_is_checked_for_every_learned_model(split, model, value)
     iterations; rim[test_iterations=0] raised an IndexError after training.
     Every learned model refuses it before training, naming the value and
     what it can run."""
-    from benchmark_mri.learned import LearnedRun, TrainSettings, model_config
+    from benchmark_mri.learned import (
+        Inference,
+        LearnedRun,
+        Training,
+        TrainSettings,
+        model_config,
+    )
 
     train, test = split
     config = model_config(model, "cpu_small", **TINY_MODELS[model])
@@ -75,5 +81,5 @@ def test_test_iterations_is_checked_for_every_learned_model(split, model, value)
                 r"(is out of range|is not an integer|is refused)"
                 r".*(runs 1 (to|or more)|has no inner iterations)")
     with pytest.raises(ValueError, match=expected):
-        LearnedRun(model, config, train, test, TrainSettings(n_epochs=1),
-                   test_iterations=value, cache_dir=None, log=[].append)
+        LearnedRun(Training(model, config, train, TrainSettings(n_epochs=1),
+                            cache_dir=None, log=[].append), test, Inference(value))

@@ -7,6 +7,7 @@ import torch
 from benchmark_mri.learned import (
     LearnedRun,
     Trainer,
+    Training,
     TrainSettings,
     build_model,
     default_step,
@@ -177,9 +178,10 @@ def test_layerwise_trains_block_by_block(batch):
     the stage is saved in the state dict."""
     train, test = tiny_split(n_train=1)
     config = model_config("layerwise", n_blocks=3, width=8, epochs_per_block=1)
-    run = LearnedRun("layerwise", config, train, test,
-                     TrainSettings(n_epochs=config.n_epochs, lr=3e-3, batch_size=2,
-                                   loss="l2"), device="cpu", log=lambda *a: None)
+    run = LearnedRun(Training("layerwise", config, train,
+                              TrainSettings(n_epochs=config.n_epochs, lr=3e-3,
+                                            batch_size=2, loss="l2"),
+                              device="cpu", log=lambda *a: None), test)
     model = run.model
     snapshots = []
 
@@ -195,7 +197,7 @@ def test_layerwise_trains_block_by_block(batch):
                  if k.startswith(("blocks.", "heads.")) and
                  not torch.equal(before[k], after[k])}
         assert moved == {str(epoch)}, (epoch, moved)
-    assert "stage" in run.checkpoint()["state_dict"]
+    assert "stage" in run.training.checkpoint()["state_dict"]
     result = run.result()
     assert result["train_time_per_epoch_s"] == pytest.approx(
         result["train_time_s"] / 3)

@@ -3,7 +3,14 @@
 import pytest
 import torch
 
-from benchmark_mri.learned import LearnedRun, TrainSettings, build_model, model_config
+from benchmark_mri.learned import (
+    LearnedRun,
+    Pretrained,
+    Training,
+    TrainSettings,
+    build_model,
+    model_config,
+)
 from benchmark_mri.learned.pretrained import file_sha256, load_pretrained
 
 from .conftest import tiny_split
@@ -75,21 +82,21 @@ def test_another_size_names_the_first_shape_mismatch(tmp_path):
 def test_fine_tuning_records_the_start_in_the_checkpoint(saved, tmp_path):
     train, test = tiny_split(n_train=1)
     settings = TrainSettings(n_epochs=1, batch_size=2)
-    run = LearnedRun("varnet", model_config("varnet", **SMALL), train, test,
-                     settings, device="cpu", pretrained=saved, cache_dir=tmp_path,
-                     log=[].append)
+    run = LearnedRun(Training("varnet", model_config("varnet", **SMALL), train,
+                              settings, device="cpu", pretrained=Pretrained(saved),
+                              cache_dir=tmp_path, log=[].append), test)
     run.run(lambda: True)
     (path,) = (tmp_path / "varnet").glob("*.pt")
     checkpoint = torch.load(path, weights_only=True)
     assert checkpoint["settings"]["init_sha256"] == file_sha256(saved)
-    scratch = LearnedRun("varnet", model_config("varnet", **SMALL), train, test,
-                         settings, device="cpu", cache_dir=tmp_path, log=[].append)
-    assert scratch.key != run.key  # weights from scratch are another checkpoint
+    scratch = Training("varnet", model_config("varnet", **SMALL), train, settings,
+                       device="cpu", cache_dir=tmp_path, log=[].append)
+    assert scratch.key != run.training.key  # from scratch: another checkpoint
 
 
 def test_evaluation_without_training_needs_weights():
     _, test = tiny_split(n_train=0)
     with pytest.raises(ValueError, match="varnet: n_epochs=0 evaluates pretrained "
                        "weights without training: give pretrained=PATH"):
-        LearnedRun("varnet", model_config("varnet", **SMALL), [], test,
-                   TrainSettings(n_epochs=0), cache_dir=None, log=[].append)
+        Training("varnet", model_config("varnet", **SMALL), [],
+                 TrainSettings(n_epochs=0), cache_dir=None, log=[].append)

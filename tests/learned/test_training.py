@@ -7,8 +7,10 @@ import torch
 
 from benchmark_mri.data.split import fingerprint_measurements
 from benchmark_mri.learned import (
+    Inference,
     LearnedRun,
     PeakMemory,
+    Training,
     TrainingDiverged,
     TrainSettings,
     cache_key,
@@ -25,10 +27,11 @@ SETTINGS = TrainSettings(n_epochs=2, lr=1e-2, batch_size=2, seed=0)
 
 def run_once(split, tmp_path, settings=SETTINGS, test_iterations=None, logs=None):
     train, test = split
-    run = LearnedRun("tiny", TinyConfig(), train, test, settings,
-                     build=TinyUnrolled.from_config, test_iterations=test_iterations,
-                     device="cpu", cache_dir=tmp_path,
-                     log=(logs if logs is not None else []).append)
+    training = Training("tiny", TinyConfig(), train, settings,
+                        build=TinyUnrolled.from_config, device="cpu",
+                        cache_dir=tmp_path,
+                        log=(logs if logs is not None else []).append)
+    run = LearnedRun(training, test, Inference(test_iterations))
     calls = []
 
     def callback():
@@ -112,7 +115,7 @@ def test_run_trains_once_then_reuses_its_checkpoint(split, tmp_path):
 
 def test_corrupt_checkpoint_warns_and_retrains(split, tmp_path):
     run, _ = run_once(split, tmp_path)
-    path = run.cache.path("tiny", run.key)
+    path = run.training.cache.path("tiny", run.training.key)
     path.write_bytes(b"not a checkpoint")
     with pytest.warns(UserWarning, match="unreadable.*retraining"):
         _, calls = run_once(split, tmp_path)
@@ -156,9 +159,9 @@ def test_learned_models_use_the_coil_maps_they_ask_for(split):
     other = [replace(m, smaps=torch.ones_like(m.smaps)) for m in test]
 
     def run(smaps):
-        return LearnedRun("tiny", TinyConfig(), train, other, SETTINGS, smaps=smaps,
-                          build=TinyUnrolled.from_config, device="cpu",
-                          cache_dir=None, log=[].append)
+        return LearnedRun(Training("tiny", TinyConfig(), train, SETTINGS, smaps=smaps,
+                                   build=TinyUnrolled.from_config, device="cpu",
+                                   cache_dir=None, log=[].append), other)
 
     for m in run("acs").test:  # the default: maps from the model's own ACS lines
         assert torch.equal(m.smaps, estimate_smaps_acs(m.y, m.mask))

@@ -6,7 +6,9 @@ import torch
 
 from benchmark_mri.learned import (
     LearnedRun,
+    Pretrained,
     Trainer,
+    Training,
     TrainSettings,
     build_model,
     model_config,
@@ -62,8 +64,9 @@ def test_baseline_through_the_pipeline_equals_fastmri(fastmri_models, data,
         test = [m]
         assert m.target_size != tuple(m.y.shape[-2:])  # cropped before the U-Net
     config = model_config("unet", channels=4, n_pools=2)
-    run = LearnedRun("unet", config, [], test, TrainSettings(n_epochs=0),
-                     device="cpu", pretrained=path, cache_dir=None, log=[].append)
+    run = LearnedRun(Training("unet", config, [], TrainSettings(n_epochs=0),
+                              device="cpu", pretrained=Pretrained(path),
+                              cache_dir=None, log=[].append), test)
     run.run(lambda: True)
     (recon,) = run.result()["recon"]
     expected = fastmri_baseline(fastmri_models, reference, test[0])

@@ -7,8 +7,11 @@ import torch
 
 from benchmark_mri.data import center_crop
 from benchmark_mri.learned import (
+    Inference,
     LearnedRun,
+    Pretrained,
     Trainer,
+    Training,
     TrainSettings,
     build_model,
     model_config,
@@ -70,17 +73,18 @@ def test_pipeline_with_the_pretrained_path_equals_fastmri(weights, data, tmp_pat
     else:
         _, m = fastmri_volume(tmp_path)
         test = [m]
-    run = LearnedRun("varnet", model_config("varnet", **SMALL), [], test,
-                     TrainSettings(n_epochs=0), device="cpu", smaps="objective",
-                     pretrained=path, cache_dir=None, log=[].append)
+    run = LearnedRun(Training("varnet", model_config("varnet", **SMALL), [],
+                              TrainSettings(n_epochs=0), device="cpu",
+                              smaps="objective", pretrained=Pretrained(path),
+                              cache_dir=None, log=[].append), test)
     run.run(lambda: True)
     result = run.result()
     (recon,) = result["recon"]
     expected = center_crop(fastmri_output(reference, test[0]), test[0].target_size)
     assert recon.shape == expected.shape
     assert relative_error(recon, expected) < 1e-5
-    assert result["pretrained_sha256"] == run.pretrained_sha256
-    assert len(run.pretrained_sha256) == 64
+    assert result["pretrained_sha256"] == run.training.pretrained_sha256
+    assert len(run.training.pretrained_sha256) == 64
 
 
 def test_fewer_cascades_are_the_first_ones_and_more_are_refused(weights):
@@ -94,9 +98,9 @@ def test_fewer_cascades_are_the_first_ones_and_more_are_refused(weights):
     assert relative_error(ours, fastmri_output(reference, m)) < 1e-5
     with pytest.raises(ValueError, match="test_iterations=3 is out of range: the "
                        "model runs 1 to 2 inner iterations"):
-        LearnedRun("varnet", model_config("varnet", **SMALL), [], [m],
-                   TrainSettings(n_epochs=0), test_iterations=3, pretrained=path,
-                   cache_dir=None, log=[].append)
+        LearnedRun(Training("varnet", model_config("varnet", **SMALL), [],
+                            TrainSettings(n_epochs=0), pretrained=Pretrained(path),
+                            cache_dir=None, log=[].append), [m], Inference(3))
 
 
 def test_centre_columns_are_fastmris():

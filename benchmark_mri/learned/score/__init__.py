@@ -31,14 +31,15 @@ cannot fit (a small misfit in the likelihood).
   `SamplerSettings`, `SamplerDiverged`;
 - noise.py: `estimate_sigma_y`, the likelihood's noise level from the outer
   k-space;
-- run.py: `ScorePosteriorRun`, train-or-reuse then sample (what the benchopt
-  solver delegates to), and `PosteriorStats`.
+- run.py: `ScorePosteriorRun`, train-or-reuse (learned/lifecycle.py's
+  Training with `dsm_step`) then sample (what the benchopt solver delegates
+  to), and `PosteriorStats`.
 """
 
 from .dsm import DSMStep
 from .network import PRESETS, ScoreConfig, ScoreNet, noise_levels
 from .noise import estimate_sigma_y
-from .run import PosteriorStats, ScorePosteriorRun
+from .run import PosteriorStats, ScorePosteriorRun, dsm_step
 from .samplers import (
     SamplerDiverged,
     SamplerSettings,
@@ -58,6 +59,7 @@ __all__ = [
     "ScoreNet",
     "ScorePosteriorRun",
     "annealed_hmc",
+    "dsm_step",
     "annealed_langevin",
     "estimate_sigma_y",
     "likelihood_score",

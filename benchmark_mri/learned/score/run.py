@@ -1,12 +1,13 @@
 """Train-or-reuse the score network, then sample the test posteriors: what
 solvers/score_posterior.py delegates to.
 
-`ScorePosteriorRun(name, config, train, test, settings, sampler)` composes
-the shared machinery (learned/training.py's Trainer with the DSM step
-function, learned/checkpoint.py's cache and lock, learned/memory.py's meter)
-rather than LearnedRun, whose points each reconstruct the test split with
-one network call; here a reconstruction is many sampler runs, and the
-samples are themselves a curve. `run(callback)`, benchopt's "callback"
+`ScorePosteriorRun(training, test, sampler, eval_every)` takes the shared
+training lifecycle (learned/lifecycle.py's Training of the score network,
+with the DSM step function `DSMStep`: the model, train-or-reuse under the
+checkpoint cache's lock, the memory meter, divergence) and adds what
+LearnedRun cannot: there, a point reconstructs the test split with one
+network call; here a reconstruction is many sampler runs, and the samples
+are themselves a curve. `run(callback)`, benchopt's "callback"
 strategy, calls back:
 
 1. before training: the sampler's starting image, the zero-filled SENSE
@@ -44,19 +45,35 @@ from dataclasses import dataclass
 import torch
 
 from ...data import center_crop
-from ...data.split import as_split
 from ...physics import Sense
-from ..checkpoint import CheckpointCache, cache_key, make_checkpoint
-from ..data import slices_batch, with_acs_smaps
-from ..device import resolve_device, timed
-from ..memory import PeakMemory
-from ..training import Trainer, TrainingDiverged, TrainSettings
+from ..data import slices_batch
+from ..device import timed
+from ..lifecycle import Outcome, Training, model_maps
 from .dsm import LOSS, DSMStep
-from .network import ScoreConfig, ScoreNet, noise_levels
+from .network import noise_levels
 from .noise import estimate_sigma_y
 from .samplers import SamplerDiverged, SamplerSettings, posterior_score, sample
 
-SMAPS = ("acs", "objective")
+
+def dsm_step(config, settings) -> DSMStep:
+    """The denoising score-matching step of a ScoreConfig, seeded by the
+    training settings (its noise draws and crops: dsm.py), which it checks
+    first: loss "l2" (score matching is a squared error) and n_epochs >= 1
+    (the score network is trained here: no pretrained weights)."""
+    check_settings(settings)
+    return DSMStep(config, settings.seed, config.patch, config.patches)
+
+
+def check_settings(settings, name: str = "score_posterior"):
+    """ValueError naming the setting when `settings` cannot train a score
+    network (see dsm_step)."""
+    if settings.loss != LOSS:
+        raise ValueError(f"{name}: loss={settings.loss!r}: denoising score "
+                         f"matching is a squared error, use loss={LOSS!r}.")
+    if settings.n_epochs < 1:
+        raise ValueError(f"{name}: n_epochs must be >= 1 (got "
+                         f"{settings.n_epochs}): the score network is trained "
+                         "here, there are no pretrained weights.")
 
 
 def seeded_generator(device, *parts) -> torch.Generator:
@@ -104,61 +121,34 @@ class PosteriorStats:
 class ScorePosteriorRun:
     """Train-or-reuse a ScoreNet, then sample the test posteriors (module doc).
 
-    name: the solver's name (checkpoint folder); config: ScoreConfig;
-    train / test: Splits or lists of Measurement (Cartesian); settings:
-    TrainSettings (loss "l2"); sampler: SamplerSettings (not in the
-    checkpoint key; None: the defaults); device: "auto", "cpu", "cuda";
-    smaps: "acs" (maps from each slice's own ACS lines) or "objective";
-    cache_dir: the checkpoint folder, or None for no cache; build: config
-    -> the score model (ScoreNet); eval_every: epochs between the training
-    points (0: none, module doc); log: where progress lines go.
+    Args:
+        training: the score network's training lifecycle (lifecycle.Training
+            of a ScoreConfig, loss "l2", n_epochs >= 1, step function a
+            DSMStep: see `dsm_step`).
+        test: the test split (Cartesian), given the training's coil maps.
+        sampler: SamplerSettings (not in the checkpoint key; None: the
+            defaults).
+        eval_every: epochs between the training points (0: none, module doc).
     """
 
-    def __init__(self, name: str, config: ScoreConfig, train, test,
-                 settings: TrainSettings, sampler: SamplerSettings | None = None,
-                 device="auto", smaps="acs", cache_dir=None, build=ScoreNet,
-                 eval_every: int = 0, log=print):
-        if smaps not in SMAPS:
-            raise ValueError(f"{name}: smaps={smaps!r} is not a coil-map choice: "
-                             f"use one of {SMAPS}.")
-        if settings.loss != LOSS:
-            raise ValueError(f"{name}: loss={settings.loss!r}: denoising score "
-                             f"matching is a squared error, use loss={LOSS!r}.")
-        if settings.n_epochs < 1:
-            raise ValueError(f"{name}: n_epochs must be >= 1 (got "
-                             f"{settings.n_epochs}): the score network is trained "
-                             "here, there are no pretrained weights.")
+    def __init__(self, training: Training, test, sampler: SamplerSettings | None = None,
+                 eval_every: int = 0):
+        name, settings, config = training.name, training.settings, training.config
+        check_settings(settings, name)
         if not (isinstance(eval_every, int) and eval_every >= 0):
             raise ValueError(f"{name}: eval_every must be an integer >= 0 (got "
                              f"{eval_every!r}).")
-        self.eval_every = eval_every
-        train, test = as_split(train), as_split(test)
-        if not (train.is_cartesian and test.is_cartesian):
+        test = model_maps(test, training.smaps, name)
+        if not (training.train.is_cartesian and test.is_cartesian):
             raise ValueError(f"{name} takes Cartesian k-space only (its likelihood "
                              "assumes white k-space noise).")
-        if smaps == "acs":
-            train, test = with_acs_smaps(train), with_acs_smaps(test)
-        sampler = SamplerSettings() if sampler is None else sampler
-        self.name, self.config, self.settings, self.sampler = (name, config,
-                                                               settings, sampler)
-        self.test, self.log = test, log
-        self.device = resolve_device(device)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(settings.seed)
-            self.model = build(config)
-        self.model.to(self.device)
+        self.training, self.eval_every = training, eval_every
+        self.name, self.config, self.settings = name, config, settings
+        self.sampler = SamplerSettings() if sampler is None else sampler
+        self.test, self.log = test, training.log
+        self.model, self.device = training.model, training.device
         self.sigmas = noise_levels(config.sigma_max, config.sigma_min,
                                    config.n_levels).tolist()
-        self.trainer = Trainer(self.model, train, settings, self.device,
-                               DSMStep(config, settings.seed, config.patch,
-                                       config.patches), name=name)
-        self.cache = None if cache_dir is None else CheckpointCache(cache_dir)
-        self.key = cache_key(name, config, settings, train.fingerprint())
-        self.meter = PeakMemory(self.device)
-        self.meta = dict(train_peak_memory_mb=0.0, saved_tensors_mb=0.0,
-                         train_loss=float("nan"), train_epochs=0, train_time_s=0.0)
-        self.reused = False
-        self.training_diverged = False
         self.diverged = False  # the sampler's
         self.state = ("start",)  # what result() reports: see the module doc
         self.stats = None  # PosteriorStats per test volume
@@ -173,57 +163,20 @@ class ScorePosteriorRun:
         block of samples (module doc)."""
         if not callback():
             return
-        if self.cache is None:
-            trained = self._train(callback)
-        else:
-            with self.cache.lock(self.name, self.key, on_wait=self._say_waiting):
-                ckpt = self.cache.load(self.name, self.key, into=self.model)
-                if ckpt is None:
-                    trained = self._train(callback)
-                else:
-                    self.meta.update(ckpt.get("meta", {}))
-                    self.reused = trained = True
-                    self.log(f"{self.name}: reusing checkpoint "
-                             f"{self.cache.path(self.name, self.key)}")
-        if trained:
-            self._sample(callback)
-
-    def _say_waiting(self, lock):
-        self.log(f"{self.name}: waiting: another run is training these weights "
-                 f"(lock {lock}); this run will reuse them.")
-
-    def _train(self, callback) -> bool:
-        """Train settings.n_epochs epochs; True when done (and saved)."""
         n_epochs = self.settings.n_epochs
-        for epoch in range(1, n_epochs + 1):
-            start = timed(self.device)
-            try:
-                with self.meter:
-                    loss = self.trainer.epoch()
-            except TrainingDiverged as err:
-                self.training_diverged = True
-                self.log(f"{self.name}: {err} The run stops here: it is recorded as "
-                         "diverged (training_diverged=1, NaN metrics) and no "
-                         "checkpoint is saved.")
-                self.state = ("diverged",)
-                callback()
-                return False
-            self.meta.update(train_peak_memory_mb=self.meter.peak_mb, train_loss=loss,
-                             saved_tensors_mb=self.trainer.saved_tensors_mb,
-                             train_epochs=self.trainer.epochs_done,
-                             train_time_s=self.meta["train_time_s"]
-                             + timed(self.device) - start)
-            if epoch < n_epochs and self.eval_every \
-                    and epoch % self.eval_every == 0:
+
+        def after_epoch(epoch: int) -> bool:
+            if epoch < n_epochs and self.eval_every and epoch % self.eval_every == 0:
                 self.state = ("epoch", epoch)
-                if not callback():
-                    self.log(f"{self.name}: benchopt stopped the training after "
-                             f"{epoch} of {n_epochs} epochs (timeout or max-runs); "
-                             "the weights are not cached.")
-                    return False
-        if self.cache is not None:
-            self.cache.store(self.checkpoint(), self.log)
-        return True
+                return callback()
+            return True
+
+        outcome = self.training.run(after_epoch=after_epoch)
+        if outcome == Outcome.DIVERGED:
+            self.state = ("diverged",)
+            callback()
+        elif outcome in (Outcome.TRAINED, Outcome.REUSED):
+            self._sample(callback)
 
     def _sample(self, callback):
         """The test-time curve: blocks of chains, one point after each."""
@@ -316,11 +269,6 @@ class ScorePosteriorRun:
 
     # -- results -----------------------------------------------------------
 
-    def checkpoint(self) -> dict:
-        """A self-describing checkpoint of the current weights."""
-        return make_checkpoint(self.name, self.config, self.settings, self.key,
-                               self.model, self.meta)
-
     def _nan_images(self) -> list[torch.Tensor]:
         return [torch.full((self.test.n_slices(i), *self.test.target_size(i)),
                            float("nan")) for i in range(len(self.test))]
@@ -354,7 +302,6 @@ class ScorePosteriorRun:
             per_sample = per_slice / n_drawn
         else:  # diverged
             recon, std = self._nan_images(), self._nan_images()
-        epochs = self.meta["train_epochs"]
         result = dict(
             recon=recon,
             posterior_std=std,
@@ -363,15 +310,7 @@ class ScorePosteriorRun:
             time_per_sample_s=per_sample,
             inference_time_s=per_slice,
             sigma_y=self.sigma_y if n_drawn else float("nan"),
-            train_time_s=self.meta["train_time_s"],
-            train_time_per_epoch_s=(self.meta["train_time_s"] / epochs if epochs
-                                    else float("nan")),
-            train_peak_memory_mb=self.meta["train_peak_memory_mb"],
-            saved_tensors_mb=self.meta.get("saved_tensors_mb", float("nan")),
-            train_loss=self.meta["train_loss"],
-            train_epochs=epochs,
-            reused_checkpoint=int(self.reused),
-            training_diverged=int(self.training_diverged),
+            **self.training.measurements(),
             diverged=int(self.diverged or point_diverged),
         )
         self._cached = (self.state, result)

@@ -3,7 +3,13 @@
 
 import pytest
 
-from benchmark_mri.learned import LearnedRun, TrainSettings, model_config
+from benchmark_mri.learned import (
+    Inference,
+    LearnedRun,
+    Training,
+    TrainSettings,
+    model_config,
+)
 from benchmark_mri.learned.deq import DEQConvergenceWarning
 
 from ..conftest import tiny_split
@@ -13,10 +19,9 @@ def make_run(tmp_path, test_iterations=None, tol=None):
     train, test = tiny_split(n_train=1)
     config = model_config("deq", channels=4, forward_max_iter=10)
     settings = TrainSettings(n_epochs=1, batch_size=2)
-    return LearnedRun("deq_shine", config, train, test, settings,
-                      test_iterations=test_iterations, device="cpu",
-                      inference_options={"tol": tol}, cache_dir=tmp_path,
-                      log=lambda _: None)
+    training = Training("deq_shine", config, train, settings, device="cpu",
+                        cache_dir=tmp_path, log=lambda _: None)
+    return LearnedRun(training, test, Inference(test_iterations, {"tol": tol}))
 
 
 def test_result_has_the_deq_measurements_also_after_a_cache_hit(tmp_path):

@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark_mri.learned import TrainSettings
+from benchmark_mri.learned import Training, TrainSettings
 from benchmark_mri.learned.score import (
     PosteriorStats,
     SamplerSettings,
     ScoreConfig,
     ScoreNet,
     ScorePosteriorRun,
+    dsm_step,
 )
 
 from ..conftest import tiny_split
@@ -27,12 +28,14 @@ def split():
     return tiny_split(n_train=1, n_test=2)
 
 
-def make_run(split, tmp_path=None, logs=None, **kwargs):
+def make_run(split, tmp_path=None, logs=None, settings=SETTINGS, eval_every=0,
+             **options):
     train, test = split
-    options = dict(settings=SETTINGS, sampler=SAMPLER, device="cpu",
-                   cache_dir=tmp_path, log=(logs if logs is not None else []).append)
-    options.update(kwargs)
-    return ScorePosteriorRun("score_test", CONFIG, train, test, **options)
+    training = Training("score_test", CONFIG, train, settings,
+                        step_fn=dsm_step(CONFIG, settings), device="cpu",
+                        cache_dir=tmp_path,
+                        log=(logs if logs is not None else []).append, **options)
+    return ScorePosteriorRun(training, test, SAMPLER, eval_every)
 
 
 def curve(run):

@@ -57,7 +57,11 @@ class LoupeConfig:
         dataset's budget (ceil(W / R) columns, the ACS block of fastMRI's
         masks); widths: the k-space widths W a mask is learned for (those of
         the training split); pmask_slope, sample_slope: LOUPE's slopes of the
-        probability and of the relaxed sampling.
+        probability and of the relaxed sampling; logit_lr_factor: how many
+        times faster than the network's the logits learn (they are stored
+        divided by it, and Adam's steps do not depend on a gradient's scale:
+        LOUPE trains 1e4 to 1e5 steps, a CPU run hundreds; chosen on a
+        validation split, docs/sampling.md).
     """
 
     network: object = field(default_factory=UNetConfig)
@@ -66,11 +70,15 @@ class LoupeConfig:
     widths: tuple[int, ...] = (128,)
     pmask_slope: float = 5.0
     sample_slope: float = 12.0
+    logit_lr_factor: float = 1.0
 
     def __post_init__(self):
         if type(self.network).__name__ not in ("UNetConfig", "XPDNetConfig"):
             raise ValueError(f"loupe: network takes a U-Net or XPDNet config (one "
                              f"of {NETWORKS}); got {type(self.network).__name__}.")
+        if not self.logit_lr_factor > 0:
+            raise ValueError(f"loupe: logit_lr_factor must be > 0 (got "
+                             f"{self.logit_lr_factor}).")
         if not self.acceleration > 1 or not 0 < self.center_fraction < 1:
             raise ValueError(f"loupe: acceleration > 1 and 0 < center_fraction < 1 "
                              f"(got {self.acceleration}, {self.center_fraction}).")
@@ -111,8 +119,10 @@ class LoupeModel(nn.Module):
 
         self.config = config
         self.network = build_model(config.network)
+        # Stored divided by logit_lr_factor (the config's doc): `logit(width)`.
         self.logits = nn.ParameterDict({
-            str(w): nn.Parameter(_uniform_logits(w, config.pmask_slope))
+            str(w): nn.Parameter(_uniform_logits(w, config.pmask_slope)
+                                 / config.logit_lr_factor)
             for w in config.widths})
 
     @property
@@ -130,13 +140,18 @@ class LoupeModel(nn.Module):
     def forward(self, y, physics, n_iter=None, **keywords):
         return self.network(y, physics, n_iter=n_iter, **keywords)
 
-    def probabilities(self, width: int) -> torch.Tensor:
-        """(W,) sampling probabilities rescaled to the budget, 1 on the ACS."""
+    def logit(self, width: int) -> torch.Tensor:
+        """(W,) the sampling logits of a width."""
         if str(width) not in self.logits:
             raise ValueError(f"loupe learned masks of widths {self.config.widths}; "
                              f"a {width}-column k-space has none.")
+        return self.config.logit_lr_factor * self.logits[str(width)]
+
+    def probabilities(self, width: int) -> torch.Tensor:
+        """(W,) sampling probabilities rescaled to the budget, 1 on the ACS."""
+        logit = self.logit(width)
         start, stop = self.config.acs(width)
-        p = torch.sigmoid(self.config.pmask_slope * self.logits[str(width)])
+        p = torch.sigmoid(self.config.pmask_slope * logit)
         outer = torch.cat([p[:start], p[stop:]])
         alpha = self.config.budget(width) / max(outer.numel(), 1)
         mean = outer.mean()

@@ -50,7 +50,7 @@ def test_probabilities_meet_the_budget_and_the_mask_takes_the_most_probable(widt
                                                     rel=1e-5)
     for low in (True, False):  # both branches of LOUPE's rescaling
         with torch.no_grad():
-            model.logits[str(width)].fill_(-2.0 if low else 2.0)
+            model.logits[str(width)].fill_(-0.3 if low else 0.3)
         assert float(model.probabilities(width).detach().sum()) == pytest.approx(
             SAMPLING.max_columns(width), rel=1e-5)
     with torch.no_grad():
@@ -175,3 +175,24 @@ def test_loupe_refuses_what_it_cannot_do():
         LoupeRun(plain, train, acquisition.split())
     with pytest.raises(ValueError, match="no fully sampled volume"):
         FullySampled(as_split(list(train)))
+
+
+def test_the_logits_learn_logit_lr_factor_times_faster():
+    """Stored divided by the factor: the same initial probabilities, and an
+    Adam step moves a logit by about factor x lr."""
+    torch.manual_seed(0)
+    slow = LoupeModel(config())
+    torch.manual_seed(0)
+    fast = LoupeModel(config(logit_lr_factor=50.0))
+    assert torch.allclose(slow.probabilities(32), fast.probabilities(32), atol=1e-6)
+    moves = []
+    for model in (slow, fast):
+        before = model.logit(32).detach().clone()
+        optimizer = torch.optim.Adam(model.logits.parameters(), lr=1e-3)
+        model.probabilities(32)[:10].sum().backward()
+        optimizer.step()
+        moves.append(float((model.logit(32).detach() - before).abs().max()))
+    assert moves[0] == pytest.approx(1e-3, rel=0.01)
+    assert moves[1] == pytest.approx(50e-3, rel=0.01)
+    with pytest.raises(ValueError, match="logit_lr_factor must be > 0"):
+        config(logit_lr_factor=0)

@@ -11,13 +11,13 @@ class Solver(LearnedSolver):
     the dataset's budget, the network fine-tuned finetune_epochs on that mask,
     the test split re-measured with it by the objective. One point per epoch
     of both phases; logit_lr_factor: how much faster the sampling logits learn
-    (chosen on a validation split, docs/sampling.md). See
+    (None: the preset's, chosen on a validation split, docs/sampling.md). See
     benchmark_mri/learned/loupe.py and loupe_run.py."""
 
     name = "loupe"
     parameters = {
         "network": ["unet"], "preset": ["cpu_small"], "n_epochs": [6],
-        "finetune_epochs": [2], "logit_lr_factor": [30.0], "lr": [1e-3],
+        "finetune_epochs": [2], "logit_lr_factor": [None], "lr": [1e-3],
         "batch_size": [1], "loss": ["l1"],
     }
     cartesian_only = "LOUPE learns Cartesian columns."

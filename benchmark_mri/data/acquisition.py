@@ -232,7 +232,8 @@ def _is_cartesian(sampling) -> bool:
 
 
 class Acquisition:
-    """The test split's acquisition, lent to one solver (module doc).
+    """The test split's acquisition (module doc): made once by the objective,
+    lent to each solver in turn (`reset` before each).
 
     test: the objective's test Split (its fully sampled source is never handed
     out); sampling: the dataset's sampling; `in_force` is the proposal the

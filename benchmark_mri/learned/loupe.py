@@ -60,8 +60,9 @@ class LoupeConfig:
         probability and of the relaxed sampling; logit_lr_factor: how many
         times faster than the network's the logits learn (they are stored
         divided by it, and Adam's steps do not depend on a gradient's scale:
-        LOUPE trains 1e4 to 1e5 steps, a CPU run hundreds; chosen on a
-        validation split, docs/sampling.md).
+        LOUPE trains 1e4 to 1e5 steps, a CPU run hundreds; 100 was chosen on
+        a validation split of the phantom's training volumes, 1 being LOUPE's
+        own rate, docs/sampling.md).
     """
 
     network: object = field(default_factory=UNetConfig)
@@ -70,7 +71,7 @@ class LoupeConfig:
     widths: tuple[int, ...] = (128,)
     pmask_slope: float = 5.0
     sample_slope: float = 12.0
-    logit_lr_factor: float = 1.0
+    logit_lr_factor: float = 100.0
 
     def __post_init__(self):
         if type(self.network).__name__ not in ("UNetConfig", "XPDNetConfig"):
@@ -119,6 +120,11 @@ class LoupeModel(nn.Module):
 
         self.config = config
         self.network = build_model(config.network)
+        # The relaxed masks' draws: a generator seeded from torch's global one,
+        # which lifecycle.Training seeds while it builds the model, so that a
+        # training does not depend on what the process ran before.
+        self.generator = torch.Generator().manual_seed(
+            int(torch.randint(2**62, (1,))))
         # Stored divided by logit_lr_factor (the config's doc): `logit(width)`.
         self.logits = nn.ParameterDict({
             str(w): nn.Parameter(_uniform_logits(w, config.pmask_slope)
@@ -165,7 +171,7 @@ class LoupeModel(nn.Module):
     def relaxed_mask(self, width: int, n: int) -> torch.Tensor:
         """(n, 1, 1, W) float: one relaxed mask per slice, 1 on the ACS."""
         p = self.probabilities(width)
-        u = torch.rand(n, width, device=p.device, dtype=p.dtype)
+        u = torch.rand(n, width, generator=self.generator).to(p.device, p.dtype)
         mask = torch.sigmoid(self.config.sample_slope * (p - u))
         start, stop = self.config.acs(width)
         acs = torch.zeros(width, dtype=torch.bool, device=p.device)

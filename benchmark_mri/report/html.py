@@ -171,7 +171,7 @@ def metadata(run: Run) -> dict[str, str]:
         "pretrained weights": "; ".join(
             f"{run.label(solver)}: {name} {value}"
             for solver, records in solver_records(frame).items()
-            for name, value in records.items()) or None,
+            for name, value in records.items() if name.endswith("sha256")) or None,
         "report": f"benchmark-mri report, {datetime.datetime.now():%Y-%m-%d %H:%M}, "
                   f"{plotly_script()[0]}, python {platform.python_version()}",
     }

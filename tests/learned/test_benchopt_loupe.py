@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from benchopt.results import read_results
 
+from benchmark_mri.report.browser import check_page, find_chromium
 from benchmark_mri.report.html import build_report
 from benchmark_mri.results import read_final_results
 
@@ -54,5 +55,18 @@ def test_loupe_unet_and_zero_filled_on_two_masks(tmp_path):
         learned = provenance["solver"]["learned_mask"].split(":")[1]
         assert [int(c) for c in learned] == slices[0]["mask"].tolist()
         assert "train_peak_memory_mb" in rows.columns
-    page = build_report(output, tmp_path / "dashboard").read_text()
-    assert 'id="sampling"' in page and "learned (solver)" in page
+    page = build_report(output, tmp_path / "dashboard")
+    text = page.read_text()
+    assert 'id="sampling"' in text and "learned (solver)" in text
+    assert "learned_mask" not in text.split('id="metadata"')[1]  # not "weights"
+    binary = find_chromium()
+    if binary is None:
+        pytest.skip("No Chromium: the real run's sampling view is not opened.")
+    check = check_page(page, tmp_path / "dashboard.png", binary=binary,
+                       full_page=True)
+    assert check.console_errors == [] and check.network_requests == []
+    assert check.status["errors"] == []
+    (view,) = [f for f in check.figures if f["id"].startswith("sampling-")]
+    assert view["traces"] == 4 and view["points"] > 0  # unet, zero_filled x 2
+    masks = [i for i in check.images if i["alt"].endswith("sampling mask")]
+    assert masks and all(i["loaded"] for i in masks)

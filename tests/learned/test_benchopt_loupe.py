@@ -54,7 +54,9 @@ def test_loupe_unet_and_zero_filled_on_two_masks(tmp_path):
         assert problem is None and cell["mask"] == "learned"
         learned = provenance["solver"]["learned_mask"].split(":")[1]
         assert [int(c) for c in learned] == slices[0]["mask"].tolist()
-        assert "train_peak_memory_mb" in rows.columns
+        loupe_row = rows[rows["solver_name"].str.startswith("loupe")].iloc[0]
+        assert loupe_row["objective_train_peak_memory_mb"] > 0
+        assert loupe_row["objective_train_time_s"] > 0
     page = build_report(output, tmp_path / "dashboard")
     text = page.read_text()
     assert 'id="sampling"' in text and "learned (solver)" in text

@@ -7,8 +7,9 @@ mask in its own dataset setting. This view gathers them back: one figure per
 dataset at one acceleration (the same budget, so the same sampled fraction
 within a column or two), the masks on the x axis (random, equispaced,
 gaussian, then the solvers' masks such as "learned"), one line per
-reconstructor. A row measured with the dataset's mask (`solver_mask` 0)
-belongs to its solver (the short label) and the dataset's `mask_type`; a row
+reconstructor seen with two masks or more. A row measured with the dataset's
+mask (`solver_mask` 0) belongs to its solver (the short label) and the
+dataset's `mask_type`; a row
 measured with the solver's own mask (`solver_mask` 1) to the reconstructor
 the solver names in its `network` parameter (loupe's "unet" or "xpdnet";
 else its label) and the mask's name saved with the results ("learned").
@@ -86,6 +87,8 @@ def sampling_figure(points: pd.DataFrame, setting: str, colors: dict):
     """PSNR and SSIM against the mask for one setting, one line per
     reconstructor (see the module doc)."""
     rows = points[points["setting"] == setting]
+    n_masks = rows.groupby("reconstructor")["mask"].transform("nunique")
+    rows = rows[n_masks >= 2]  # a reconstructor seen with one mask compares none
     order = _mask_order(rows["mask"])
     fig = make_subplots(rows=1, cols=len(PANELS), horizontal_spacing=0.09,
                         subplot_titles=[m.label for m in PANELS])

@@ -72,3 +72,14 @@ def test_the_gallery_shows_each_solvers_mask(sampling_run):
     assert page.count("sampling mask") == 2 * 3  # 2 slices x 3 solvers
     assert "mask · gaussian (dataset) · 8/32 columns (25.0%)" in page
     assert "mask · learned (solver) · 8/32 columns (25.0%)" in page
+
+
+def test_a_reconstructor_seen_with_one_mask_is_not_drawn(tmp_path):
+    """The quickstart's case: only the U-Net has a second (learned) mask."""
+    frame = sampling_frame()
+    keep = ~((frame["solver_name"] == "zero_filled")
+             & (frame["p_dataset_mask_type"] != "random"))
+    run = load_run(write(frame[keep], tmp_path / "run.parquet"))
+    points = sampling_points(run.frame, run.labels)
+    fig = sampling_figure(points, "phantom[acceleration=4,image_size=32]", run.colors)
+    assert {t.name for t in fig.data} == {"unet"}

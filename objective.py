@@ -4,6 +4,7 @@ import numpy as np
 import torch
 from benchopt import BaseObjective
 
+from benchmark_mri.data.acquisition import Acquisition
 from benchmark_mri.data.maps_cache import MapsCache, default_cache_dir
 from benchmark_mri.data.split import Subset, make_split
 from benchmark_mri.metrics import evaluate_volumes
@@ -46,6 +47,13 @@ class Objective(BaseObjective):
     (source, acceleration, mask type: benchmark_mri.results.TESTED_UNDER,
     TRAINED_UNDER); `source` is the dataset's name, `train_source` that of
     the training split when another source gives it (datasets/transfer.py).
+
+    The test split solvers get is sealed (benchmark_mri/data/acquisition.py):
+    read undersampled, without references. A solver may propose its own
+    Cartesian mask within the dataset's budget through
+    `test.remeasure(ProposedMask(...))`: the objective re-measures
+    the test volumes with it. Every row records `sampled_fraction` and
+    `solver_mask` (0: the dataset's masks, 1: the solver's).
     """
 
     name = OBJECTIVE_NAME
@@ -83,9 +91,12 @@ class Objective(BaseObjective):
         self.train = make_split(train, sampling, True, "acs")
         self.targets = self.test.targets()
         self.sources = (source, train_source or source)
+        # What solvers get of the test split, and the re-measurement they may ask.
+        self.acquisition = Acquisition(self.test, sampling)
 
     def get_objective(self):
-        return dict(test=self.test, train=self.train)
+        self.acquisition.reset()  # each solver starts with the dataset's masks
+        return dict(test=self.acquisition.split(), train=self.train)
 
     def evaluate_result(self, recon, posterior_std=None, **solver_metrics):
         recon = _unless_diverged(recon, solver_metrics)
@@ -113,6 +124,7 @@ class Objective(BaseObjective):
                        if not isinstance(v, str) and v is not None})
         result.update(setting_columns(self.test.setting, *self.sources,
                                       solver_metrics))
+        result.update(self.acquisition.record())  # the mask the recon was measured with
         result["value"] = result["nmse"]
         return result
 
@@ -128,7 +140,9 @@ class Objective(BaseObjective):
                {"std": _unless_diverged(posterior_std, solver_metrics)[:n]})
         return final_results(self.test.names[:n], Subset(self.targets, range(n)),
                              _unless_diverged(recon, solver_metrics)[:n],
-                             Path(__file__).parent, records, **std)
+                             Path(__file__).parent, records,
+                             masks=self.acquisition.gallery_masks(n),
+                             mask_name=self.acquisition.mask_name(), **std)
 
     def get_one_result(self):
         # The zero image; its `cost` relative to itself is 1 (the cost that

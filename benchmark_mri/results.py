@@ -16,6 +16,8 @@ imports neither benchopt nor plotly, nor the report.
 - NOT_METRICS: benchopt's objective_* columns that are no measurement.
 - INFERENCE_ITERATIONS, TRAIN_ITERATIONS, ...: measurements every learned
   solver returns from get_result (benchmark_mri/learned/run.py).
+- SAMPLED_FRACTION, SOLVER_MASK: what the objective records of every row's
+  measurements (benchmark_mri/data/acquisition.py).
 - DIVERGED_FLAGS, is_diverged: the flags (0 / 1) a solver returns when its
   run diverged; such a point is never scored (NaN metrics) nor ranked.
 - TESTED_UNDER, TRAINED_UNDER, setting_columns: under what a row was tested
@@ -36,7 +38,13 @@ benchopt's restricted unpickler allows. Format "benchmark_mri.final/1":
                  "target": (h, w) float16, "recon": (h, w) float16,
                  "data_range": float, "psnr": float, "ssim": float,
                  "std": (h, w) float16, only for a solver that returns a
-                        posterior standard deviation}, ...],
+                        posterior standard deviation,
+                 "mask": (W,) uint8, 1 on the sampled columns of that slice's
+                         Cartesian k-space (absent for non-Cartesian data)},
+                ...],
+     "mask": str, the name of the mask the reconstructions were measured
+             with: the dataset's mask type, or the kind of the mask the
+             solver proposed ("learned", ...; data/acquisition.py),
      "provenance": dict (run_provenance, with "solver": the solver's text
                     records such as "pretrained_sha256", when it has any)}
 Images are magnitudes divided by `data_range` (the target volume's maximum,
@@ -125,6 +133,11 @@ INFERENCE_TIME_S = "inference_time_s"  # seconds per test slice
 TRAIN_PEAK_MEMORY_MB = "train_peak_memory_mb"  # peak training memory
 SAVED_TENSORS_MB = "saved_tensors_mb"  # tensors saved for backward, one step
 TRAIN_TIME_PER_EPOCH_S = "train_time_per_epoch_s"  # training seconds per epoch
+# What the objective records of every row's measurements (data/acquisition.py):
+# sampled columns / W, mean over test slices; 0 = the dataset's masks, 1 = a
+# mask the solver proposed.
+SAMPLED_FRACTION = "sampled_fraction"
+SOLVER_MASK = "solver_mask"
 # What a posterior sampler returns (learned/score/run.py): the samples drawn
 # so far at a point (also its inference_iterations), seconds per sample and slice.
 N_SAMPLES_DRAWN = "n_samples_drawn"
@@ -188,6 +201,8 @@ KNOWN_MEASUREMENTS = (
     Metric(result_column(TRAIN_TIME_PER_EPOCH_S), "train time / epoch (s)", "min"),
     Metric(result_column(TIME_PER_SAMPLE_S), "time / sample / slice (s)", "min"),
     Metric(result_column(N_SAMPLES_DRAWN), "posterior samples", None),
+    Metric(result_column(SAMPLED_FRACTION), "sampled fraction", None),
+    Metric(result_column(SOLVER_MASK), "solver's mask (1) or dataset's (0)", None),
 )
 
 FORMAT = "benchmark_mri.final/1"
@@ -195,24 +210,29 @@ MAX_VOLUMES = 2  # central slice of the first MAX_VOLUMES test volumes
 
 
 def gallery_slices(names, targets, recons, max_volumes: int = MAX_VOLUMES,
-                   stds=None):
+                   stds=None, masks=None):
     """The central slice of the first `max_volumes` volumes, target and recon
-    (and the posterior std, when `stds` is given).
+    (and the posterior std, when `stds` is given; the slice's mask, when
+    `masks` is).
 
     names: volume names; targets, recons: (S, h, w) magnitude volumes (torch or
     numpy; recons may be larger than the targets and are centre-cropped); a
     target may be None (no reference); stds: None, or the per-pixel posterior
-    standard deviations, shaped as recons.
+    standard deviations, shaped as recons; masks: None, or per volume its
+    (S, W) bool column masks (None for a non-Cartesian volume).
     """
     from .data.transforms import center_crop, to_numpy
     from .metrics import psnr, ssim
 
     slices = []
     stds = [None] * len(recons) if stds is None else stds
-    for name, gt, pred, std in list(zip(names, targets, recons, stds))[:max_volumes]:
+    masks = [None] * len(recons) if masks is None else masks
+    for name, gt, pred, std, mask in list(zip(names, targets, recons, stds,
+                                              masks))[:max_volumes]:
         if gt is None:
             slices.append(_unscored_slice(name, to_numpy(pred).astype(np.float32),
                                           None if std is None else to_numpy(std)))
+            _add_mask(slices[-1], mask)
             continue
         gt = to_numpy(gt).astype(np.float32)
         pred = center_crop(to_numpy(pred).astype(np.float32), gt.shape[-2:])
@@ -232,8 +252,15 @@ def gallery_slices(names, targets, recons, max_volumes: int = MAX_VOLUMES,
         if std is not None:
             s = center_crop(to_numpy(std).astype(np.float32), gt.shape[-2:])[index]
             entry["std"] = (s / data_range).astype(np.float16)
+        _add_mask(entry, mask)
         slices.append(entry)
     return slices
+
+
+def _add_mask(entry: dict, mask) -> None:
+    """entry["mask"]: the (W,) uint8 columns of the entry's slice, if any."""
+    if mask is not None:
+        entry["mask"] = np.asarray(mask, dtype=np.uint8)[entry["slice"]].copy()
 
 
 def _unscored_slice(name, pred, std=None) -> dict:
@@ -251,20 +278,26 @@ def _unscored_slice(name, pred, std=None) -> dict:
 
 
 def final_results(names, targets, recons, benchmark_dir: Path,
-                  solver_records: dict | None = None, std=None) -> dict:
+                  solver_records: dict | None = None, std=None, masks=None,
+                  mask_name: str | None = None) -> dict:
     """What the objective's save_final_results returns (see the module doc).
     solver_records: the solver's text records (e.g. the sha256 of the
     pretrained weights it loaded), kept as provenance["solver"]; std: None,
     or the per-pixel posterior standard deviation of each volume (shaped as
-    recons), saved beside the reconstruction of each gallery slice."""
+    recons), saved beside the reconstruction of each gallery slice; masks:
+    None, or each volume's (S, W) bool masks (None for non-Cartesian data);
+    mask_name: the name of the mask in force (data.acquisition)."""
     provenance = run_provenance(benchmark_dir)
     if solver_records:
         provenance["solver"] = {str(k): str(v) for k, v in solver_records.items()}
-    return {
+    out = {
         "format": FORMAT,
-        "slices": gallery_slices(names, targets, recons, stds=std),
+        "slices": gallery_slices(names, targets, recons, stds=std, masks=masks),
         "provenance": provenance,
     }
+    if mask_name is not None:
+        out["mask"] = str(mask_name)
+    return out
 
 
 def read_final_results(value) -> tuple[list, dict, str | None]:

@@ -128,3 +128,34 @@ def test_an_edit_of_benchmark_utils_changes_the_fingerprint(tmp_path):
     (utils / "new_helper.py").write_text("x = 1\n")  # a new file counts too
     code_version.cache_clear()
     assert code_version(tmp_path) != edited
+
+
+def test_every_row_records_its_sampled_fraction_and_whose_mask(objective):
+    """The dataset's masks by default; after a solver's proposal, its mask
+    (data/acquisition.py), until the next solver gets the objective."""
+    import numpy as np
+
+    from benchmark_mri.data.acquisition import ProposedMask
+
+    test = objective.get_objective()["test"]
+    recon = [0.5 * t for t in objective.targets]
+    result = objective.evaluate_result(recon=recon)
+    fraction = float(np.mean([test[i].mask.float().mean(-1).mean()
+                              for i in range(len(test))]))
+    assert result["sampled_fraction"] == pytest.approx(fraction)
+    assert result["solver_mask"] == 0
+    assert objective.save_final_results(recon=recon)["mask"] == "random"
+    width = test[0].y.shape[-1]
+    start, stop = test.budget.acs_columns(width)
+    columns = np.zeros(width, dtype=bool)
+    columns[start:stop] = True
+    remeasured = test.remeasure(ProposedMask(columns, kind="centre only"))
+    assert torch.equal(remeasured[0].mask[0, 0, 0], torch.from_numpy(columns))
+    result = objective.evaluate_result(recon=recon)
+    assert result["solver_mask"] == 1
+    assert result["sampled_fraction"] == pytest.approx((stop - start) / width)
+    saved = objective.save_final_results(recon=recon)
+    assert saved["mask"] == "centre only"
+    assert (saved["slices"][0]["mask"] == columns).all()
+    objective.get_objective()  # the next solver: the dataset's masks again
+    assert objective.evaluate_result(recon=recon)["solver_mask"] == 0

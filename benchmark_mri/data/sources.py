@@ -65,6 +65,26 @@ class VolumeSource:
         and maps keys are those they have in the whole volume)."""
         raise NotImplementedError
 
+    def acquired_columns(self, i: int) -> tuple[int, int] | None:
+        """[start, stop) of the columns the scanner acquired (data.types.Volume),
+        None for all: what masks of volume i leave unsampled, known unread."""
+        raise NotImplementedError
+
+    # Files only (`in_memory` False): what keys their coil maps and checkpoints.
+
+    def file_identity(self, i: int) -> str:
+        """The identity of volume i's file (data/identity.py)."""
+        raise NotImplementedError(f"{type(self).__name__} holds no files.")
+
+    def file_slice(self, i: int, s: int) -> int:
+        """The index in its file of slice s of volume i's selection."""
+        raise NotImplementedError(f"{type(self).__name__} holds no files.")
+
+    def selection_key(self, i: int) -> tuple:
+        """What identifies volume i's selected slices: (file identity, first
+        and last selected slice, target size cap)."""
+        raise NotImplementedError(f"{type(self).__name__} holds no files.")
+
 
 class VolumesInMemory(VolumeSource):
     """volumes: a list of data.types.Volume or NonCartesianScan (one slice)."""
@@ -109,6 +129,9 @@ class VolumesInMemory(VolumeSource):
     def head(self, n_slices):
         return VolumesInMemory([self.read(0, 0, min(n_slices, self.n_slices(0)))])
 
+    def acquired_columns(self, i):
+        return getattr(self.volumes[i], "acquired_columns", None)
+
 
 class VolumeFiles(VolumeSource):
     """refs: a list of data.fastmri.VolumeRef (selected slices of files)."""
@@ -147,12 +170,18 @@ class VolumeFiles(VolumeSource):
         ref = self.refs[0]
         return VolumeFiles([replace(ref, stop=min(ref.stop, ref.start + n_slices))])
 
-    def file_identity(self, i) -> str:
+    def file_identity(self, i):
         return file_identity(self.refs[i].info.path)
 
     def file_slice(self, i: int, s: int) -> int:
-        """The index in its file of slice s of volume i's selection."""
         return self.refs[i].start + s
+
+    def selection_key(self, i: int) -> tuple:
+        ref = self.refs[i]
+        return (self.file_identity(i), ref.start, ref.stop, ref.max_target_size)
+
+    def acquired_columns(self, i):
+        return self.refs[i].info.header.acquired_columns
 
 
 def source_of(volumes) -> VolumeSource:

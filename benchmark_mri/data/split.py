@@ -37,8 +37,8 @@ from .coil_maps import CACHED_METHODS, CoilMaps
 from .maps_cache import MapsCache, maps_key
 from .measure import measure, slice_masks
 from .noncartesian import ShotSampling
-from .sources import VolumeFiles, VolumeSource, source_of
-from .types import Measurement
+from .sources import VolumeSource, source_of
+from .types import Measurement, Volume
 
 # Slices of a chunk: as many as fit in this many bytes of k-space (one at
 # least); what `chunks` and `map` hold of a volume read from files.
@@ -139,6 +139,24 @@ class Split(Sequence):
             return (C, len(traj), h, w, h, w, hashlib.sha1(traj.tobytes()).hexdigest())
         return (C, H, W, H, W, h, w, "")
 
+    @property
+    def budget(self):
+        """What a proposed mask may sample (data.acquisition.MaskBudget) on
+        the test split the objective lends; None elsewhere."""
+        lender = getattr(self.source, "acquisition", None)
+        return None if lender is None else lender.budget
+
+    def remeasure(self, proposal) -> "Split":
+        """The test volumes re-measured by the objective with `proposal` (a
+        data.acquisition.ProposedMask), checked against `budget` first; the
+        mask then recorded with the solver's results."""
+        lender = getattr(self.source, "acquisition", None)
+        if lender is None:
+            raise ValueError("Only the test split the objective hands a solver can "
+                             "be re-measured (a training split is read fully "
+                             "sampled: Split.fully_sampled).")
+        return lender.measure(proposal)
+
     def slices(self) -> list[tuple[int, int]]:
         """Every (volume, slice) pair, in order."""
         return [(i, s) for i in range(len(self)) for s in range(self.n_slices(i))]
@@ -232,6 +250,18 @@ class Split(Sequence):
             return slice_fields(self[i], s)
         return slice_fields(self._measure(i, s, 1, draw), 0)
 
+    def fully_sampled(self, i: int, s: int) -> Volume:
+        """Slice s of volume i as its source holds it: a Volume of one slice,
+        fully sampled k-space (1, C, H, W) and its target (1, h, w). Training
+        splits only: a solver that learns its own mask measures them itself;
+        test k-space is measured by the objective (`remeasure`)."""
+        if not self.keep_target:
+            raise ValueError(
+                "Only training slices are read fully sampled: the test split is "
+                "measured by the objective (a solver proposes a mask through "
+                "test.remeasure).")
+        return self.source.read(i, s, 1, with_target=True)
+
     def with_smaps(self, method: str) -> "Split":
         """The split with Cartesian maps by `method` (the same source; the
         disk cache is shared)."""
@@ -267,9 +297,8 @@ class Split(Sequence):
         if self.source.in_memory:
             return fingerprint_measurements(self[i] for i in range(len(self)))
         digest = hashlib.sha256(repr((self.sampling, self.maps.method)).encode())
-        for i, ref in enumerate(self.source.refs):
-            digest.update(repr((self.source.file_identity(i), ref.start, ref.stop,
-                                ref.max_target_size)).encode())
+        for i in range(len(self)):
+            digest.update(repr(self.source.selection_key(i)).encode())
         return digest.hexdigest()[:16]
 
     # Coil maps through the cache -----------------------------------------------
@@ -290,18 +319,25 @@ class Split(Sequence):
                 for s in range(mask.shape[0])]
 
     def _cached_maps(self) -> bool:
-        return (isinstance(self.source, VolumeFiles) and self.is_cartesian
+        return (not self.source.in_memory and self.is_cartesian
                 and self.maps.method in CACHED_METHODS)
+
+    def masks(self, i: int) -> torch.Tensor:
+        """The (S, 1, 1, W) bool masks of volume i's slices, computed from its
+        name and shape (no k-space read); Cartesian splits only."""
+        if not self.is_cartesian:
+            raise ValueError("A non-Cartesian split has no masks (its samples lie "
+                             "along a trajectory).")
+        return slice_masks(self.names[i], self.n_slices(i),
+                           self.source.kspace_shape(i)[-1],
+                           self.source.acquired_columns(i), self.sampling)
 
     def missing_maps(self, i: int) -> bool:
         """Whether some of volume i's cached maps are still to be computed
         (False when its maps are not cached)."""
         if not self._cached_maps():
             return False
-        ref = self.source.refs[i]
-        mask = slice_masks(ref.name, ref.n_slices, ref.info.shape[-1],
-                           ref.info.header.acquired_columns, self.sampling)
-        return not self.maps.cached(self._slice_keys(i, 0, mask))
+        return not self.maps.cached(self._slice_keys(i, 0, self.masks(i)))
 
     def prepare_maps(self, log=None) -> int:
         """Compute the maps missing from the cache (reads those volumes only,
@@ -420,6 +456,10 @@ class _MeasuredSplit(Split):
         m = self[i]
         traj = "" if m.traj is None else hashlib.sha1(m.traj.tobytes()).hexdigest()
         return (*m.y.shape[1:], *m.image_shape, *m.target_size, traj)
+
+    def fully_sampled(self, i, s):
+        raise ValueError("These measurements were made elsewhere: no fully sampled "
+                         "volume to read (give the dataset's volumes: make_split).")
 
     def training_slice(self, i, s, draw=None):
         if draw is not None:

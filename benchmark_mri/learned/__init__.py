@@ -23,7 +23,9 @@ training lifecycle for every learned run: the model, train-or-reuse under
 the cache's lock, the memory meter, divergence; `Inference` and
 `Pretrained`, the test-time and starting-weight options), run.py
 (`LearnedRun`, a reconstruction network's run: what a benchopt solver
-delegates to). score/ is score-based posterior sampling (a DSM-trained
+delegates to). loupe.py learns a Cartesian sampling density with a U-Net or
+XPDNet, and loupe_run.py is its run (the mask it proposes to the objective).
+score/ is score-based posterior sampling (a DSM-trained
 prior, annealed HMC / Langevin, posterior mean and std): its
 ScorePosteriorRun takes the same Training.
 

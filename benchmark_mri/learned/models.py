@@ -5,7 +5,8 @@ config with the non-None overrides applied (each config checks its own
 values); `build_model(config)` is the model of that config. Presets are
 instances of each model's config dataclass, where its defaults live
 (xpdnet.PRESETS, rim.PRESETS, deq.PRESETS, varnet.PRESETS, unet.PRESETS,
-layerwise.PRESETS, score.PRESETS). The score network (score/network.py) is
+layerwise.PRESETS, score.PRESETS, loupe.PRESETS: a learned sampling density
+with a U-Net or XPDNet). The score network (score/network.py) is
 no reconstruction model: it is called as net(x, sigma) -> score, by the
 posterior samplers of learned/score/.
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass, fields, replace
 
 from torch import nn
 
-from . import layerwise, rim, unet, varnet, xpdnet
+from . import layerwise, loupe, rim, unet, varnet, xpdnet
 from .deq import model as deq
 from .score import network as score
 
@@ -42,6 +43,7 @@ MODELS = {
     "layerwise": ModelSpec(layerwise.LayerwiseConfig, layerwise.LayerwiseCNN,
                            layerwise.PRESETS),
     "score": ModelSpec(score.ScoreConfig, score.ScoreNet, score.PRESETS),
+    "loupe": ModelSpec(loupe.LoupeConfig, loupe.LoupeModel, loupe.PRESETS),
 }
 
 

@@ -8,7 +8,11 @@ errors), with PSNR / SSIM of the slice in the caption. Solvers that report a
 per-pixel posterior standard deviation (a "std" map in their saved slices:
 posterior samplers, solvers/score_posterior.py) get it in a third row, under
 their |error| map and on the same colour scale, so that a calibrated
-posterior shows a std about half its error (|error| <= 2 std). Images are PNG data
+posterior shows a std about half its error (|error| <= 2 std). When the
+saved slices carry their Cartesian mask (benchmark_mri/results.py), a last
+row shows each solver's mask as k-space columns (white: sampled), with its
+name, whose it is (the dataset's or the solver's) and the fraction of
+columns sampled. Images are PNG data
 URIs (no extra files), decoded lazily by the browser. Slices are added while
 one more would keep the setting's images within `budget` bytes (always at
 least one), which keeps a page with many solvers and settings small enough to
@@ -20,12 +24,14 @@ import html
 import io
 
 import numpy as np
+import pandas as pd
 from PIL import Image
 
-from ..results import read_final_results
+from ..results import SOLVER_MASK, read_final_results, result_column
 from .groups import Group, final_rows
 
 MAX_SLICES = 2  # per dataset / setting; the page stays small with many solvers
+SOLVER_MASK_COLUMN = result_column(SOLVER_MASK)
 
 
 def _colormap(name: str = "Inferno") -> np.ndarray:
@@ -64,13 +70,44 @@ def collect(group: Group, max_slices: int = MAX_SLICES):
     found = {}
     for _, row in last.sort_values("solver_name").iterrows():
         slices, _, _ = read_final_results(row["final_results"])
+        mask_name = _mask_name(row)
         for s in slices:
+            s = {**s, "mask_name": mask_name}
             key = (s["volume"], int(s["slice"]))
             if key not in found and len(found) >= max_slices:
                 continue
             entry = found.setdefault(key, {"target": s["target"], "solvers": {}})
             entry["solvers"][row["solver_name"]] = s
     return found
+
+
+def _mask_name(row) -> str:
+    """'random (dataset)', 'learned (solver)': the row's mask and whose it is."""
+    cell = row["final_results"]
+    name = cell.get("mask") if isinstance(cell, dict) else None
+    name = name or row.get("p_dataset_mask_type")
+    if not isinstance(name, str):
+        return "mask"
+    by = pd.to_numeric(pd.Series([row.get(SOLVER_MASK_COLUMN)]), errors="coerce")[0]
+    return f"{name} ({'solver' if by == 1 else 'dataset'})"
+
+
+def mask_image(columns) -> np.ndarray:
+    """(rows, W) float image of a (W,) column mask: sampled columns 1, the
+    others 0, about a quarter as tall as wide."""
+    columns = np.asarray(columns, dtype=np.float32).reshape(1, -1)
+    return np.repeat(columns, max(8, columns.shape[1] // 4), axis=0)
+
+
+def _mask_tile(s: dict, solver, color) -> str:
+    if "mask" not in s:
+        return '<div class="tile spacer"></div>'
+    columns = np.asarray(s["mask"])
+    caption = (f"mask · {html.escape(s.get('mask_name', 'mask'))} · "
+               f"{int(columns.sum())}/{columns.size} columns "
+               f"({100 * columns.mean():.1f}%)")
+    return _figure(png_uri(mask_image(columns), 1.0), caption, color,
+                   f"{solver} sampling mask")
 
 
 def _score(value, spec: str) -> str:
@@ -138,7 +175,7 @@ def gallery_html(group: Group, colors: dict, max_slices: int = MAX_SLICES,
         finite = np.concatenate(finite) if finite else np.zeros(1)
         vmax_err = float(np.percentile(finite, 99.5)) if finite.size else 1.0
         vmax_err = vmax_err if vmax_err > 0 else 1.0
-        recons, maps, stds = [], [], []
+        recons, maps, stds, masks = [], [], [], []
         for solver, s in entry["solvers"].items():
             name = html.escape(labels.get(solver, str(solver)))
             caption = (f"<b>{name}</b><br>PSNR {_score(s['psnr'], '.2f')} dB · "
@@ -149,6 +186,7 @@ def gallery_html(group: Group, colors: dict, max_slices: int = MAX_SLICES,
                                 f"|error| · {name}", colors[solver], f"{solver} error",
                                 str(solver)))
             stds.append(_std_tile(s, name, solver, colors[solver], vmax_err, lut))
+            masks.append(_mask_tile(s, solver, colors[solver]))
         target_tile = _figure(png_uri(target, 1.0), "<b>target</b>", alt="target")
         scale = (f'<div class="colorbar"><img src="{png_uri(colorbar, 1.0, lut)}" '
                  f'alt="error colour scale"><span>0</span><span>'
@@ -160,6 +198,9 @@ def gallery_html(group: Group, colors: dict, max_slices: int = MAX_SLICES,
             f'{"".join(maps)}</div>'
             + (f'<div class="row"><div class="tile spacer"></div>{"".join(stds)}</div>'
                if any("std" in s for s in entry["solvers"].values()) else "")
+            + (f'<div class="row"><div class="tile spacer"></div>{"".join(masks)}'
+               "</div>" if any("mask" in s for s in entry["solvers"].values())
+               else "")
             + "</div>")
         size += len(parts[-1])
     return "".join(parts)

@@ -27,6 +27,12 @@ from .files import asset_text, plotly_script, write_asset, write_text
 from .gallery import MAX_SLICES, gallery_html
 from .read import Run, load_run
 from .robustness import robustness_rows, robustness_section, solver_drops
+from .sampling import (
+    comparable_settings,
+    fractions_table,
+    sampling_figure,
+    sampling_points,
+)
 from .table import overview_html, table_html
 
 # Gallery images of a page, in bytes of HTML: with plotly.js (1.2 MB) and the
@@ -111,6 +117,36 @@ def _robustness_section(shifts, colors) -> str:
             + "</section>")
 
 
+def _sampling_section(run: Run) -> str:
+    """The sampling view (sampling.py), or "" when no reconstructor has two
+    masks at one acceleration."""
+    points = sampling_points(run.frame, run.labels)
+    settings = comparable_settings(points)
+    if not settings:
+        return ""
+    parts = ['<section class="dataset" id="sampling"><h2>Sampling: metrics '
+             "against the mask, at equal budget</h2>"
+             '<p class="sub">For each reconstructor, the final PSNR / SSIM with '
+             "each mask at one acceleration (the same budget of columns): the "
+             "dataset's masks (random, equispaced, gaussian) and those a solver "
+             "chose (loupe's learned mask, trained with the reconstructor it "
+             "names). Mean over repetitions; the hover gives the sampled "
+             "fraction.</p>"]
+    for n, setting in enumerate(settings):
+        table = fractions_table(points, setting)
+        cells = "".join(
+            f"<tr><td>{html.escape(str(mask))}</td><td>{row['mean']:.4f}</td>"
+            f"<td>{row['min']:.4f} – {row['max']:.4f}</td></tr>"
+            for mask, row in table.iterrows())
+        parts += [f"<h3>{html.escape(setting)}</h3>",
+                  _figure_block(sampling_figure(points, setting, run.colors),
+                                f"sampling-{n}"),
+                  '<table class="final"><thead><tr><th>mask</th><th>sampled '
+                  "fraction (mean over rows)</th><th>range</th></tr></thead>"
+                  f"<tbody>{cells}</tbody></table>"]
+    return "".join(parts) + "</section>"
+
+
 def solver_records(frame) -> dict[str, dict]:
     """{solver name: its text records (e.g. pretrained_sha256)}, from the
     provenance of the saved results (benchmark_mri/results.py)."""
@@ -166,7 +202,7 @@ def metadata(run: Run) -> dict[str, str]:
         "pretrained weights": "; ".join(
             f"{run.label(solver)}: {name} {value}"
             for solver, records in solver_records(frame).items()
-            for name, value in records.items()) or None,
+            for name, value in records.items() if name.endswith("sha256")) or None,
         "report": f"benchmark-mri report, {datetime.datetime.now():%Y-%m-%d %H:%M}, "
                   f"{plotly_script()[0]}, python {platform.python_version()}",
     }
@@ -194,6 +230,9 @@ def render(run: Run, out_dir: Path, plotly_js: str = "alongside",
     robustness = _robustness_section(shifts, run.colors)
     nav = " ".join(f'<a href="#d{i}">{html.escape(g.title)}</a>'
                    for i, g in enumerate(groups))
+    sampling = _sampling_section(run)
+    if sampling:
+        nav = '<a href="#sampling">sampling</a> ' + nav
     if robustness:
         nav = '<a href="#robustness">robustness</a> ' + nav
     problems = ""
@@ -201,8 +240,9 @@ def render(run: Run, out_dir: Path, plotly_js: str = "alongside",
         items = "".join(f"<li>{html.escape(p)}</li>" for p in run.problems)
         problems = (f'<div class="problems" id="problems"><h3>What is missing '
                     f"({len(run.problems)})</h3><ul>{items}</ul></div>")
-    sections = robustness + "".join(_group_section(run, i, g, max_slices, shifts)
-                                    for i, g in enumerate(groups))
+    sections = robustness + sampling + "".join(
+        _group_section(run, i, g, max_slices, shifts)
+        for i, g in enumerate(groups))
     if len(groups) > 1:
         sections = ('<section class="dataset" id="overview"><h2>Overview</h2>'
                     + overview_html(groups, run.metrics, run.colors, run.labels)

@@ -19,8 +19,9 @@ repetition) by the rows of the whole split, named without the shard:
   with a diverged shard is diverged, its metrics NaN. `stopped_by_timeout`
   (results.STOPPED_BY_TIMEOUT): the largest, a shard cut by the timeout
   makes the merged run cut.
-- `objective_inference_time_s` (per slice): weighted by the shards' slice
-  counts (`objective_n_slices`, when the file has them) else by n_scored.
+- `objective_inference_time_s` and `objective_sampled_fraction` (per slice):
+  weighted by the shards' slice counts (`objective_n_slices`, when the file
+  has them) else by n_scored.
   Training measurements (TRAINING): those of the shard that trained
   (`objective_reused_checkpoint` 0), else the first shard's;
   `objective_reused_checkpoint`: the smallest. Other numeric objective_*
@@ -60,7 +61,7 @@ N_SCORED = result_column("n_scored")
 N_SLICES = result_column("n_slices")  # per-shard slice counts, when recorded
 EPOCHS = result_column("train_epochs")
 REUSED = result_column("reused_checkpoint")
-PER_SLICE = (result_column("inference_time_s"),)
+PER_SLICE = (result_column("inference_time_s"), result_column("sampled_fraction"))
 TRAINING = tuple(result_column(name) for name in (
     "train_time_s", "train_time_per_epoch_s", "train_peak_memory_mb",
     "saved_tensors_mb", "train_loss", "train_epochs", "train_iterations"))

@@ -34,7 +34,7 @@ def test_a_missing_training_parameter_is_named():
 
 def test_every_learned_solver_file_has_the_contracts_parameters():
     solvers = {s.name: s for s in Benchmark(REPO).get_solvers()}
-    for name in ("xpdnet", "rim", "deq_shine", "varnet", "unet"):
+    for name in ("xpdnet", "rim", "deq_shine", "varnet", "unet", "loupe"):
         assert issubclass(solvers[name], LearnedSolver), name
         assert set(DEFAULT_PARAMETERS) <= set(solvers[name].parameters), name
 
@@ -42,6 +42,7 @@ def test_every_learned_solver_file_has_the_contracts_parameters():
 @pytest.mark.parametrize("name, reason", [
     ("varnet", "varnet: E2E-VarNet updates Cartesian k-space only."),
     ("unet", "unet: fastMRI's U-Net takes Cartesian k-space only."),
+    ("loupe", "loupe: LOUPE learns Cartesian columns."),
 ])
 def test_cartesian_only_models_skip_non_cartesian_data_saying_why(name, reason):
     from benchmark_mri.data import phantom_split

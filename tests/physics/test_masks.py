@@ -4,7 +4,7 @@ import pytest
 from benchmark_mri.physics import CartesianSampling, acs_bounds, slice_seed
 
 
-@pytest.mark.parametrize("mask_type", ["random", "equispaced"])
+@pytest.mark.parametrize("mask_type", ["random", "equispaced", "gaussian"])
 @pytest.mark.parametrize("acceleration, fraction", [(4, 0.08), (8, 0.04)])
 def test_acceleration_and_centre_fraction(mask_type, acceleration, fraction):
     sampling = CartesianSampling(mask_type, acceleration)
@@ -29,6 +29,42 @@ def test_equispaced_spacing():
     gaps = np.diff(outer)
     # adjusted acceleration 4 * (26 - 320) / (26 * 4 - 320) = 5.44: gaps of 5 or 6.
     assert set(gaps) <= {5, 6}
+
+
+@pytest.mark.parametrize("acceleration", [4, 8])
+@pytest.mark.parametrize("n_cols", [128, 368, 181])
+def test_gaussian_samples_exactly_w_over_r_densest_near_the_centre(acceleration,
+                                                                   n_cols):
+    sampling = CartesianSampling("gaussian", acceleration)
+    masks = np.stack([sampling.column_mask(n_cols, s) for s in range(300)])
+    assert (masks.sum(1) == round(n_cols / acceleration)).all()
+    assert masks.sum(1).max() <= sampling.max_columns(n_cols)
+    # Outside the centre block, the sampling frequency falls with the distance
+    # to the centre column: near columns far more often than the edges.
+    start, stop = sampling.acs_columns(n_cols)
+    assert masks[:, start:stop].all()
+    frequency = masks.mean(0)
+    near = np.r_[start - 8:start, stop:stop + 8]
+    far = np.r_[0:8, n_cols - 8:n_cols]
+    assert frequency[near].mean() > 5 * frequency[far].mean()
+    # Symmetric about the centre on average (no side preferred).
+    left, right = frequency[:start].sum(), frequency[stop:].sum()
+    assert left == pytest.approx(right, rel=0.1)
+
+
+def test_gaussian_differs_from_random_at_the_same_seed_and_is_seeded():
+    gaussian = CartesianSampling("gaussian", 4)
+    a = gaussian.mask("file1", 3, 128)
+    assert (a == gaussian.mask("file1", 3, 128)).all()
+    assert not (a[0] == a[1]).all()
+    assert not (a == CartesianSampling("random", 4).mask("file1", 3, 128)).all()
+
+
+def test_budget_of_an_acceleration():
+    sampling = CartesianSampling("random", 4)
+    assert sampling.max_columns(128) == 32 and sampling.max_columns(130) == 33
+    assert sampling.acs_columns(128) == (59, 69)  # round(128 * 0.08) = 10
+    assert CartesianSampling("equispaced", 8).acs_columns(368) == (177, 192)
 
 
 def test_deterministic_per_slice_and_distinct_across_slices():

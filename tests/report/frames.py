@@ -109,3 +109,49 @@ def callback_frame(image_size: int = 32, n_extra_solvers: int = 0,
 
 def write(frame: pd.DataFrame, path) -> str:
     return str(save_results(frame, path, uniquify=False))
+
+
+def sampling_frame(image_size: int = 32, seed: int = 0) -> pd.DataFrame:
+    """A run of `-d "phantom[acceleration=[4,8],mask_type=[random,equispaced,
+    gaussian]]" -s unet -s zero_filled -s "loupe[network=unet]"` over two
+    repetitions: the rows record `objective_sampled_fraction` and
+    `objective_solver_mask`, the saved slices their masks; loupe's rows are
+    measured with its own ("learned") mask in every dataset setting."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    quality = {"random": 0.70, "equispaced": 0.68, "gaussian": 0.74, "learned": 0.80}
+    for acceleration in (4, 8):
+        for mask in ("random", "equispaced", "gaussian"):
+            name = (f"phantom[acceleration={acceleration},image_size={image_size},"
+                    f"mask_type={mask}]")
+            for solver, by_solver, gain in (("zero_filled", 0, -0.2), ("unet", 0, 0),
+                                            ("loupe[network=unet]", 1, 0)):
+                used = "learned" if by_solver else mask
+                columns = np.zeros(image_size, dtype=bool)
+                columns[:: acceleration] = True
+                for rep in (0, 1):
+                    q = quality[used] + gain - 0.05 * (acceleration - 4) + 0.01 * rep
+                    targets, recons = _images(rng, image_size, q)
+                    final = {"format": FORMAT, "provenance": PROVENANCE,
+                             "mask": used, "slices": gallery_slices(
+                                 ["vol_a", "vol_b"], targets, recons,
+                                 masks=[np.tile(columns, (3, 1))] * 2)}
+                    psnr = 20 + 15 * q
+                    rows.append({
+                        "objective_name": "MRI reconstruction", "solver_name": solver,
+                        "dataset_name": name, "idx_rep": rep, "stop_val": 1,
+                        "time": 1.0, "sampling_strategy": "Run_once",
+                        "objective_psnr": psnr, "objective_psnr_std": 0.3,
+                        "objective_ssim": 0.5 + 0.4 * q, "objective_ssim_std": 0.01,
+                        "objective_nmse": 10 ** (-psnr / 10),
+                        "objective_nmse_std": 0.001,
+                        "objective_value": 10 ** (-psnr / 10),
+                        "objective_sampled_fraction": columns.mean() + 0.001 * rep,
+                        "objective_solver_mask": by_solver,
+                        "p_dataset_acceleration": acceleration,
+                        "p_dataset_image_size": image_size,
+                        "p_dataset_mask_type": mask,
+                        **({"p_solver_network": "unet"} if by_solver else {}),
+                        "final_results": final,
+                    })
+    return pd.DataFrame(rows)

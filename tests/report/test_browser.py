@@ -100,3 +100,19 @@ def test_a_shifted_run_shows_the_robustness_view(chromium, shift_run, tmp_path):
     _fits(check)
     assert [f["id"] for f in check.figures][0] == "robustness-fig"
     assert any("robustness" in t["classes"] for t in check.tables)
+
+
+def test_sampling_view_renders(chromium, tmp_path):
+    """The sampling view (a run over masks with loupe) and the masks in the
+    gallery, in Chromium."""
+    from .frames import sampling_frame, write
+
+    result = write(sampling_frame(), tmp_path / "sampling.parquet")
+    page = build_report(result, tmp_path / "dashboard")
+    check = check_page(page, tmp_path / "dashboard.png", binary=chromium,
+                       full_page=True)
+    _assert_renders(check)
+    sampling = [f for f in check.figures if f["id"].startswith("sampling-")]
+    assert len(sampling) == 2 and all(f["traces"] == 4 for f in sampling)
+    masks = [i for i in check.images if i["alt"].endswith("sampling mask")]
+    assert masks and all(i["loaded"] and i["width"] == 32 for i in masks)

@@ -149,13 +149,15 @@ def learned_rows(solver, every, acceleration=4, epochs=3):
                         objective_train_epochs=float(e),
                         objective_reused_checkpoint=0.0,
                         objective_train_time_s=10.0 * e,
-                        objective_inference_time_s=0.01, **measured))
+                        objective_inference_time_s=0.01,
+                        objective_sampled_fraction=0.25, **measured))
     for i in (1, 2):
         rows.append(row(solver, f"{i}/3", parts[i], acceleration, stop_val=0,
                         time=0.2, objective_train_epochs=float(epochs),
                         objective_reused_checkpoint=1.0,
                         objective_train_time_s=10.0 * epochs,
                         objective_inference_time_s=0.01 * (i + 1),
+                        objective_sampled_fraction=0.25 + 0.01 * i,
                         **{**measured, "objective_train_peak_memory_mb": 0.0}))
     return rows
 
@@ -178,6 +180,8 @@ def test_learned_curve_one_training_shard_two_reused():
         # Per slice: weighted by the shards' volumes (3, 2, 2).
         assert point["objective_inference_time_s"] == pytest.approx(
             (3 * 0.01 + 2 * 0.02 + 2 * 0.03) / 7)
+        assert point["objective_sampled_fraction"] == pytest.approx(
+            (3 * 0.25 + 2 * 0.26 + 2 * 0.27) / 7)
         assert point["objective_training_diverged"] == 0
     reused = [n for n in notes if "reused the checkpoint" in n]
     assert len(reused) == 1  # once per solver, not per setting

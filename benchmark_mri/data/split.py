@@ -364,13 +364,16 @@ def sampling_setting(sampling) -> tuple[float, str | None]:
     """(acceleration, mask type) of a sampling, what result rows record: the
     mask type of Cartesian masks ("random", "equispaced"), the trajectory of
     retrospective non-Cartesian sampling ("radial", "spiral"), "shots" for a
-    raw scan's own trajectory (ShotSampling); (nan, None) without one."""
+    raw scan's own trajectory (ShotSampling), a solver's proposed mask its
+    kind ("learned"; no acceleration of its own: nan); (nan, None) without
+    one."""
     if sampling is None:
         return float("nan"), None
     kind = (getattr(sampling, "mask_type", None)
             or getattr(sampling, "trajectory", None)
-            or ("shots" if isinstance(sampling, ShotSampling) else None))
-    return float(sampling.acceleration), kind
+            or ("shots" if isinstance(sampling, ShotSampling) else None)
+            or getattr(sampling, "kind", None))
+    return float(getattr(sampling, "acceleration", float("nan"))), kind
 
 
 def slice_fields(m: Measurement, s: int) -> dict:

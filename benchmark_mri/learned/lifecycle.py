@@ -100,9 +100,10 @@ class TrainSampling:
     """The sampling a model trains under, when not the dataset's.
 
     acceleration: train_acceleration (None: the dataset's, i.e. the test
-    split's); mask_type: train_mask_type, "random" or "equispaced" (None: the
-    dataset's). The training split's fully sampled volumes are measured
-    with them (data.split.Split.with_sampling); the test split is measured
+    split's); mask_type: train_mask_type, "random", "equispaced" or
+    "gaussian" (None: the dataset's). The training split's fully sampled
+    volumes are measured with them (data.split.Split.with_sampling); the
+    test split is measured
     as the dataset says. They reach the checkpoint key through the training
     split's fingerprint, which hashes its sampling (files) or its measured
     bytes (volumes in memory): at their defaults the key is the one

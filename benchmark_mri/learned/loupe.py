@@ -295,6 +295,14 @@ def skip_reason(solver, test, train) -> tuple[bool, str | None]:
     if solver.train_masks != "fixed":
         return True, ("loupe measures its training slices with its own masks: "
                       "train_masks='fixed' only.")
+    other = {name: getattr(solver, name, None)
+             for name in ("train_acceleration", "train_mask_type")}
+    other = {name: value for name, value in other.items() if value is not None}
+    if other:
+        given = ", ".join(f"{k}={v!r}" for k, v in other.items())
+        raise ValueError(f"loupe: {given} does not apply: loupe learns its own mask at "
+                         "the dataset's budget (its acceleration); leave "
+                         "train_acceleration and train_mask_type at None.")
     missing = sorted(set(widths(test)) - set(widths(train)))
     if missing:
         return True, (f"loupe learns one mask per k-space width of the training "

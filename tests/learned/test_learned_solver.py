@@ -92,7 +92,7 @@ def test_test_iterations_is_checked_for_every_learned_model(split, model, value)
      r"masks, which take fastMRI's centre fractions"),
     (dict(train_mask_type="poisson"),
      r"train_mask_type='poisson' is not a mask type: use one of \('random', "
-     r"'equispaced'\)"),
+     r"'equispaced', 'gaussian'\)"),
 ])
 def test_a_training_setting_the_dataset_cannot_make_is_refused_naming_it(
         parameters, message):

@@ -142,7 +142,7 @@ def test_non_cartesian_training_takes_another_acceleration():
      r"train_acceleration=4 or 8, or None \(the test's, 4\)"),
     ("cartesian", dict(mask_type="poisson"),
      r"train_mask_type='poisson' is not a mask type: use one of \('random', "
-     r"'equispaced'\), or None \(the test's\)"),
+     r"'equispaced', 'gaussian'\), or None \(the test's\)"),
     ("radial", dict(mask_type="equispaced"),
      r"tiny: train_mask_type='equispaced' applies to Cartesian masks; the dataset "
      r"samples along a radial trajectory: leave train_mask_type=None"),

@@ -16,6 +16,7 @@ from benchmark_mri.learned.loupe import (
     LoupeConfig,
     LoupeModel,
     loupe_step,
+    skip_reason,
     widths,
 )
 from benchmark_mri.learned.loupe_run import LoupeRun
@@ -212,3 +213,17 @@ def test_a_training_does_not_depend_on_what_the_process_ran_before():
         weights.append(torch.cat([p.detach().flatten()
                                   for p in joint.model.parameters()]))
     assert torch.equal(weights[0], weights[1])
+
+
+def test_loupe_refuses_a_training_sampling_of_its_own():
+    """train_acceleration / train_mask_type (every learned solver's) do not
+    apply: loupe learns its mask at the dataset's budget."""
+    from types import SimpleNamespace
+
+    train, acquisition, _ = splits()
+    solver = SimpleNamespace(network="unet", train_masks="fixed",
+                             train_acceleration=8, train_mask_type=None)
+    with pytest.raises(ValueError, match="loupe: train_acceleration=8 does not apply"):
+        skip_reason(solver, acquisition.split(), train)
+    solver.train_acceleration = None
+    assert skip_reason(solver, acquisition.split(), train) == (False, None)

@@ -3,7 +3,7 @@
 A page's assets (assets/report.css, report.js, the plotly.js bundle) are read
 from this package. Every file a report writes (the page, plotly.js beside it,
 publish's copies, summaries and index) goes through `write_text` /
-`copy_file`: written to a temporary file in the same folder, then renamed
+`write_file`: written to a temporary file in the same folder, then renamed
 over the target, so that a reader never sees half a file; a failed write (a
 full disk, a read-only folder) removes its temporary file and raises OSError
 naming the file and what to do. `write_asset` rewrites an existing file
@@ -12,7 +12,6 @@ reused.
 """
 
 import os
-import shutil
 from pathlib import Path
 
 ASSETS = Path(__file__).parent / "assets"
@@ -74,6 +73,6 @@ def write_asset(path, text: str) -> Path:
     return write_text(path, text)
 
 
-def copy_file(source, path) -> Path:
-    """Copy `source` to `path` atomically (module doc)."""
-    return _atomically(Path(path), lambda tmp: shutil.copyfile(source, tmp))
+def write_file(path, write) -> Path:
+    """Write `path` atomically with write(temporary path) (module doc)."""
+    return _atomically(Path(path), write)

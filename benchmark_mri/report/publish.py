@@ -6,6 +6,11 @@ its dashboard there (results/<name>/index.html) and a summary
 results/*/run.json. The dashboards share one plotly.js in results/assets/, so
 publishing a run adds its result file and a page, not another copy of the
 script. Every file is written whole or not at all (files.py).
+
+The copy keeps the saved reconstructions (`final_results`) of the first
+repetition only: the gallery shows no other, and a run over several
+repetitions would otherwise store each one's images (the metrics of every
+repetition stay).
 """
 
 import datetime
@@ -15,7 +20,11 @@ import re
 import shutil
 from pathlib import Path
 
-from .files import copy_file, plotly_script, write_asset, write_text
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .files import plotly_script, write_asset, write_file, write_text
 from .html import build_report
 from .read import load_run
 from .table import best, final_table
@@ -66,12 +75,26 @@ def publish(result_file, name: str, results_dir="results", force: bool = False):
     name_js, script_source = plotly_script()
     script = write_asset(assets / name_js, script_source)
     target.mkdir(parents=True)
-    copied = copy_file(source, target / source.name)
+    copied = _copy_gallery_images_once(source, target / source.name)
     page = build_report(copied, target, plotly_js=f"../assets/{script.name}")
     summary = _summary(run, name, source)
     write_text(target / "run.json", json.dumps(summary, indent=2) + "\n")
     write_index(results_dir)
     return page
+
+
+def _copy_gallery_images_once(source: Path, path: Path) -> Path:
+    """Copy the result file, the final_results of repetitions after the
+    first set to null (module doc)."""
+    table = pq.read_table(source)
+    names = table.column_names
+    if "final_results" in names and "idx_rep" in names and table.num_rows:
+        first = pc.min(table["idx_rep"]).as_py()
+        later = pc.fill_null(pc.not_equal(table["idx_rep"], first), False)
+        column = table["final_results"]
+        kept = pc.if_else(later, pa.scalar(None, type=column.type), column)
+        table = table.set_column(names.index("final_results"), "final_results", kept)
+    return write_file(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def _setting(s: dict) -> str:

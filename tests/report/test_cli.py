@@ -84,6 +84,29 @@ def test_publish_and_index(callback_file, tmp_path, capsys):
     assert "--name '../oops'" in capsys.readouterr().err
 
 
+def test_publish_keeps_the_first_repetitions_reconstructions_only(tmp_path):
+    """The gallery shows the first repetition: the published copy drops the
+    others' saved images and keeps every row's metrics."""
+    import pandas as pd
+
+    from .frames import sampling_frame, write
+
+    result = write(sampling_frame(), tmp_path / "reps.parquet")
+    results = tmp_path / "results"
+    assert main(["publish", result, "--name", "reps", "--results-dir",
+                 str(results)]) == 0
+    original = pd.read_parquet(result)
+    published = pd.read_parquet(results / "reps" / "reps.parquet")
+    assert len(published) == len(original) == 36
+    pd.testing.assert_series_equal(published["objective_psnr"],
+                                   original["objective_psnr"])
+    saved = published["final_results"].notna()
+    assert saved[published["idx_rep"] == 0].all()
+    assert not saved[published["idx_rep"] == 1].any()
+    assert (results / "reps" / "reps.parquet").stat().st_size < (
+        0.7 * os.path.getsize(result))
+
+
 def test_publish_refuses_a_bad_file_before_touching_results(tmp_path):
     (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
     results = tmp_path / "results"

@@ -2,6 +2,7 @@
 
     benchmark-mri report [RESULT_FILE] [-o DIR] [--inline]
     benchmark-mri publish RESULT_FILE --name NAME [--results-dir results] [--force]
+                          [--no-gallery]
     benchmark-mri prepare -d DATASET [-j N] [--smaps espirit] [--benchmark .]
     benchmark-mri plan [--config FILE] [-d DATASET ...] [-s SOLVER ...] [--no-measure]
 
@@ -70,7 +71,8 @@ def _report(args):
 def _publish(args):
     from .report.publish import publish
 
-    page = publish(args.result_file, args.name, args.results_dir, force=args.force)
+    page = publish(args.result_file, args.name, args.results_dir, force=args.force,
+                   gallery=not args.no_gallery)
     print(f"Published {args.result_file} as {page.parent}/ "
           f"(index: {Path(args.results_dir) / 'index.html'})")
 
@@ -113,6 +115,9 @@ def parser() -> argparse.ArgumentParser:
     publish.add_argument("--results-dir", default="results")
     publish.add_argument("--force", action="store_true",
                          help="replace results/<name>/ if it exists")
+    publish.add_argument("--no-gallery", action="store_true",
+                         help="keep no reconstruction images (a study of many "
+                         "solvers and settings); figures and tables stay")
     publish.set_defaults(run=_publish)
     prepare = commands.add_parser(
         "prepare", help="compute a dataset's test-split coil maps into the cache")

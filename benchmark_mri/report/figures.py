@@ -23,6 +23,7 @@ from ..results import (
 )
 from .groups import Group, final_rows
 from .inner_iterations import sweep_lines
+from .names import short_names
 
 X_AXES = {
     "time": ("time (s)", "log"),
@@ -136,8 +137,10 @@ def inner_iterations_figure(group: Group, metrics: list[Metric], colors: dict):
     panels = [m for m in metrics if m in KNOWN_METRICS[:2]] or metrics[:2]
     fig = _panels(panels, "inference_iterations (inner iterations at test time)")
     columns = [m.column for m in panels]
+    names = short_names(lines["line"].unique())  # the legend's: what differs
     for line, rows in lines.groupby("line", sort=True):
         color = colors[rows["solver_name"].iloc[0]]
+        line = names[line]
         trained = float(rows["trained"].iloc[0])
         points = rows[["x", *columns]].apply(pd.to_numeric, errors="coerce")
         points = points.groupby("x", as_index=False).mean().sort_values("x")

@@ -6,6 +6,8 @@ commas; a value may itself hold commas inside brackets or parentheses
 written in the name.
 """
 
+import html
+
 
 def split_name(name: str) -> tuple[str, list[tuple[str, str]]]:
     """"solver[a=1,b=[2, 3]]" -> ("solver", [("a", "1"), ("b", "[2, 3]")]).
@@ -65,3 +67,10 @@ def short_names(solvers) -> dict[str, str]:
     if len(set(labels.values())) < len(labels):  # unparsed names: keep them whole
         return {s: s for s in parsed}
     return labels
+
+
+def breakable(name: str) -> str:
+    """`name` as HTML that may wrap after its '[' and commas (a long solver
+    name in a table's first column), and nowhere else."""
+
+    return html.escape(name).replace("[", "[<wbr>").replace(",", ",<wbr>")

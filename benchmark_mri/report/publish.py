@@ -10,7 +10,10 @@ script. Every file is written whole or not at all (files.py).
 The copy keeps the saved reconstructions (`final_results`) of the first
 repetition only: the gallery shows no other, and a run over several
 repetitions would otherwise store each one's images (the metrics of every
-repetition stay).
+repetition stay). `gallery=False` (publish --no-gallery) keeps none: for a
+study of many solvers and settings, whose images would weigh tens of MB in
+the repository; its figures, tables and views stay, and the run's config
+re-makes the images.
 """
 
 import datetime
@@ -19,10 +22,6 @@ import json
 import re
 import shutil
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from .files import plotly_script, write_asset, write_file, write_text
 from .html import build_report
@@ -56,8 +55,10 @@ def _summary(run, name: str, source: Path) -> dict:
     }
 
 
-def publish(result_file, name: str, results_dir="results", force: bool = False):
-    """Publish a result file as results_dir/<name>/; return the dashboard path."""
+def publish(result_file, name: str, results_dir="results", force: bool = False,
+            gallery: bool = True):
+    """Publish a result file as results_dir/<name>/; return the dashboard path
+    (gallery: keep the first repetition's reconstructions, module doc)."""
     if not _NAME.fullmatch(name):
         raise ValueError(f"--name {name!r}: use letters, digits, '.', '_' or '-' "
                          "(it becomes a folder name and a URL).")
@@ -75,7 +76,7 @@ def publish(result_file, name: str, results_dir="results", force: bool = False):
     name_js, script_source = plotly_script()
     script = write_asset(assets / name_js, script_source)
     target.mkdir(parents=True)
-    copied = _copy_gallery_images_once(source, target / source.name)
+    copied = _copy_shown_images(source, target / source.name, gallery)
     page = build_report(copied, target, plotly_js=f"../assets/{script.name}")
     summary = _summary(run, name, source)
     write_text(target / "run.json", json.dumps(summary, indent=2) + "\n")
@@ -83,18 +84,23 @@ def publish(result_file, name: str, results_dir="results", force: bool = False):
     return page
 
 
-def _copy_gallery_images_once(source: Path, path: Path) -> Path:
-    """Copy the result file, the final_results of repetitions after the
-    first set to null (module doc)."""
-    table = pq.read_table(source)
-    names = table.column_names
-    if "final_results" in names and "idx_rep" in names and table.num_rows:
-        first = pc.min(table["idx_rep"]).as_py()
-        later = pc.fill_null(pc.not_equal(table["idx_rep"], first), False)
-        column = table["final_results"]
-        kept = pc.if_else(later, pa.scalar(None, type=column.type), column)
-        table = table.set_column(names.index("final_results"), "final_results", kept)
-    return write_file(path, lambda tmp: pq.write_table(table, tmp))
+def _copy_shown_images(source: Path, path: Path, gallery: bool) -> Path:
+    """Copy the result file (benchopt's reader and writer), the final_results
+    of repetitions after the first set to None, and without `gallery` the
+    first's emptied of their slices (module doc)."""
+    from benchopt.results import read_results, to_parquet
+
+    frame = read_results(source)
+    if "final_results" in frame.columns and len(frame):
+        first = frame["idx_rep"] == frame["idx_rep"].min()
+        frame["final_results"] = [
+            (cell if gallery else _without_slices(cell)) if keep else None
+            for keep, cell in zip(first, frame["final_results"])]
+    return write_file(path, lambda tmp: to_parquet(frame, tmp))
+
+
+def _without_slices(cell):
+    return dict(cell, slices=[]) if isinstance(cell, dict) else cell
 
 
 def _setting(s: dict) -> str:

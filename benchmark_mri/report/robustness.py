@@ -33,7 +33,7 @@ from plotly.subplots import make_subplots
 
 from ..results import KNOWN_METRICS, result_column
 from .groups import diverged, final_rows
-from .names import short_names, without
+from .names import breakable, short_names, without
 
 TRAINING_PARAMETERS = ("train_acceleration", "train_mask_type")
 TEST = tuple(result_column(f"test_{k}") for k in ("source", "acceleration",
@@ -176,7 +176,7 @@ def matrix_html(summary: pd.DataFrame, labels: dict, colors: dict) -> str:
         cells = "".join(f"<td>{_cell(part[part['test'] == t]) or missing}</td>"
                         for t in tests)
         body.append(f'<tr><th title="{html.escape(model)}">{swatch}'
-                    f"{html.escape(labels[model])}</th>{cells}</tr>")
+                    f"{breakable(labels[model])}</th>{cells}</tr>")
     return ('<table class="final robustness"><thead><tr><th>solver (PSNR dB · SSIM)'
             f"</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
 
@@ -201,7 +201,7 @@ def ranking_html(summary: pd.DataFrame, labels: dict) -> str:
     table["rank_best"] = table["best"].rank(ascending=False, method="min")
     body = "".join(
         f"<tr><td>{i}</td><td>{int(r['rank_best'])}</td>"
-        f'<th title="{html.escape(r["model"])}">{html.escape(labels[r["model"]])}</th>'
+        f'<th title="{html.escape(r["model"])}">{breakable(labels[r["model"]])}</th>'
         f"<td>{r['worst']:.2f} <small>{html.escape(r['worst_at'])}</small></td>"
         f"<td>{r['best']:.2f} <small>{html.escape(r['best_at'])}</small></td>"
         f"<td>{_value(r['drop'], np.nan, '.2f')}</td></tr>"

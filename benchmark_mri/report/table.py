@@ -36,6 +36,7 @@ from ..results import (
     result_column,
 )
 from .groups import Group, diverged_solvers, final_rows, timed_out_solvers
+from .names import breakable
 
 NA_CELL = '<span class="na">n/a</span>'
 DIVERGED_CELL = '<span class="diverged">diverged</span>'
@@ -91,7 +92,7 @@ def _solver_header(solver, colors, labels, mark: str = "") -> str:
     swatch = f'<span class="swatch" style="background:{colors[solver]}"></span>'
     label = (labels or {}).get(solver, str(solver))
     return (f'<th title="{html.escape(str(solver))}">{swatch}'
-            f"{html.escape(label)}{mark}</th>")
+            f"{breakable(label)}{mark}</th>")
 
 
 def table_html(group: Group, metrics: list[Metric], colors: dict,

@@ -105,6 +105,16 @@ def test_publish_keeps_the_first_repetitions_reconstructions_only(tmp_path):
     assert not saved[published["idx_rep"] == 1].any()
     assert (results / "reps" / "reps.parquet").stat().st_size < (
         0.7 * os.path.getsize(result))
+    # --no-gallery: no image kept, the provenance and every metric stay.
+    assert main(["publish", result, "--name", "bare", "--results-dir",
+                 str(results), "--no-gallery"]) == 0
+    run = load_run(results / "bare" / "reps.parquet")
+    assert not run.problems and run.frame["objective_psnr"].notna().all()
+    cells = run.frame.loc[run.frame["idx_rep"] == 0, "final_results"]
+    assert all(cell["slices"] == [] and cell["provenance"] for cell in cells)
+    page = (results / "bare" / "index.html").read_text()
+    assert "No saved reconstructions" in page and "<img" not in page.split(
+        'id="sampling"')[0]
 
 
 def test_publish_refuses_a_bad_file_before_touching_results(tmp_path):

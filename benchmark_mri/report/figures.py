@@ -140,27 +140,27 @@ def inner_iterations_figure(group: Group, metrics: list[Metric], colors: dict):
     names = short_names(lines["line"].unique())  # the legend's: what differs
     for line, rows in lines.groupby("line", sort=True):
         color = colors[rows["solver_name"].iloc[0]]
-        line = names[line]
+        label = names[line]
         trained = float(rows["trained"].iloc[0])
         points = rows[["x", *columns]].apply(pd.to_numeric, errors="coerce")
         points = points.groupby("x", as_index=False).mean().sort_values("x")
         for i, metric in enumerate(panels, start=1):
             fig.add_trace(go.Scatter(
                 x=points["x"], y=points[metric.column].astype(float),
-                mode="lines+markers", name=line, legendgroup=line,
+                mode="lines+markers", name=label, legendgroup=line,
                 showlegend=i == 1, line=dict(color=color, width=2),
                 marker=dict(size=7, color=color),
-                hovertemplate=(f"<b>{line}</b><br>inner iterations: %{{x}}<br>"
+                hovertemplate=(f"<b>{label}</b><br>inner iterations: %{{x}}<br>"
                                f"{metric.label}: %{{y:.4g}}<extra></extra>"),
             ), row=1, col=i)
-            _training_mark(fig, i, line, points[points["x"] == trained], metric,
-                           color, trained)
+            _training_mark(fig, i, line, label, points[points["x"] == trained],
+                           metric, color, trained)
     fig.update_layout(**_LAYOUT)
     return fig
 
 
-def _training_mark(fig, col: int, line: str, at: pd.DataFrame, metric: Metric,
-                   color: str, trained: float):
+def _training_mark(fig, col: int, line: str, label: str, at: pd.DataFrame,
+                   metric: Metric, color: str, trained: float):
     """The dotted vertical line at the training count, and the star on the
     line's point there (when it has one)."""
     fig.add_vline(x=trained, line=dict(color=color, dash="dot", width=1),
@@ -169,7 +169,7 @@ def _training_mark(fig, col: int, line: str, at: pd.DataFrame, metric: Metric,
         return
     fig.add_trace(go.Scatter(
         x=at["x"], y=at[metric.column], mode="markers",
-        name=f"{line}: training value ({trained:g} inner iterations)",
+        name=f"{label}: training value ({trained:g} inner iterations)",
         legendgroup=line, showlegend=col == 1,
         marker=dict(symbol="star", size=15, color=color,
                     line=dict(color="black", width=1)),

@@ -49,7 +49,11 @@ def test_freeing_a_measured_graph_runs_no_python_code(split):
 
 
 TRAINING = """
-import sys, torch
+import signal, sys, torch
+# A shell without job control starts background commands with SIGINT
+# ignored, and the children inherit it: what is tested here is the
+# training's handling of a KeyboardInterrupt, so the script takes Python's.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.path.insert(0, {tests!r})
 from learned.conftest import TinyUnrolled, tiny_split
 from benchmark_mri.learned import TrainSettings

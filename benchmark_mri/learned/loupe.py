@@ -295,11 +295,10 @@ def skip_reason(solver, test, train) -> tuple[bool, str | None]:
     if solver.train_masks != "fixed":
         return True, ("loupe measures its training slices with its own masks: "
                       "train_masks='fixed' only.")
-    other = {name: getattr(solver, name, None)
-             for name in ("train_acceleration", "train_mask_type")}
-    other = {name: value for name, value in other.items() if value is not None}
-    if other:
-        given = ", ".join(f"{k}={v!r}" for k, v in other.items())
+    given = ", ".join(f"{name}={getattr(solver, name)!r}"
+                      for name in ("train_acceleration", "train_mask_type")
+                      if getattr(solver, name, None) is not None)
+    if given:
         raise ValueError(f"loupe: {given} does not apply: loupe learns its own mask at "
                          "the dataset's budget (its acceleration); leave "
                          "train_acceleration and train_mask_type at None.")

@@ -74,38 +74,34 @@ def missing_runs(frame: pd.DataFrame, groups: list[Group]) -> list[str]:
 
 def diverged_runs(groups: list[Group]) -> list[str]:
     """A sentence per (setting, solver) whose last point diverged."""
-    problems = []
-    for group in groups:
-        last = final_rows(group.frame)
-        flagged = last[diverged(last)]
-        for solver in diverged_solvers(group):
-            rows = flagged[flagged["solver_name"] == solver]
-            reps = int((last["solver_name"] == solver).sum())
-            share = f" in {len(rows)} of {reps} repetitions" if reps > 1 else ""
-            problems.append(
-                f"{solver} on {group.subtitle} DIVERGED{share}{_where(rows.iloc[0])}: "
-                "it is not ranked (its metrics are NaN, shown as 'diverged'). "
-                "The run's console output says why and what to change (e.g. a "
-                "lower learning rate, a valid step size)."
-            )
-    return problems
+    return _flagged_runs(groups, diverged, diverged_solvers, lambda who, where: (
+        f"{who} DIVERGED{where}: it is not ranked (its metrics are NaN, shown as "
+        "'diverged'). The run's console output says why and what to change (e.g. "
+        "a lower learning rate, a valid step size)."))
 
 
 def timeout_runs(groups: list[Group]) -> list[str]:
     """A sentence per (setting, solver) whose run benchopt's timeout stopped."""
+    return _flagged_runs(groups, timed_out, timed_out_solvers, lambda who, where: (
+        f"{who} was STOPPED BY benchopt's TIMEOUT{where}, before its own end: its "
+        "last point is not converged, shown but not ranked. Re-run it with a "
+        "larger --timeout, or --no-timeout."))
+
+
+def _flagged_runs(groups, flag, solvers_of, sentence) -> list[str]:
+    """sentence(who, where) per (setting, solver) of solvers_of(group) whose
+    last points `flag` marks: who is 'solver on setting', where says in how
+    many repetitions and at which point."""
     problems = []
     for group in groups:
         last = final_rows(group.frame)
-        flagged = last[timed_out(last)]
-        for solver in timed_out_solvers(group):
+        flagged = last[flag(last)]
+        for solver in solvers_of(group):
             rows = flagged[flagged["solver_name"] == solver]
             reps = int((last["solver_name"] == solver).sum())
             share = f" in {len(rows)} of {reps} repetitions" if reps > 1 else ""
-            problems.append(
-                f"{solver} on {group.subtitle} was STOPPED BY benchopt's TIMEOUT"
-                f"{share}{_where(rows.iloc[0])}, before its own end: its last "
-                "point is not converged, shown but not ranked. Re-run it with a "
-                "larger --timeout, or --no-timeout.")
+            problems.append(sentence(f"{solver} on {group.subtitle}",
+                                     share + _where(rows.iloc[0])))
     return problems
 
 

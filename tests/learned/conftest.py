@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from benchmark_mri.data import measure, phantom_split
+from benchmark_mri.learned import Inference, LearnedRun, Training, TrainSettings
 from benchmark_mri.physics import CartesianSampling
 
 TINY = dict(image_size=32, n_coils=4, n_slices=2)
@@ -88,3 +89,26 @@ def fastmri_volume(tmp_path, seed=0, n_slices=2):
 
 def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).norm() / b.norm())
+
+
+SETTINGS = TrainSettings(n_epochs=2, lr=1e-2, batch_size=2, seed=0)
+
+
+def run_once(split, folder, logs=None, settings=SETTINGS, test_iterations=None):
+    """Train TinyUnrolled on `split` with its checkpoints in `folder` (or
+    reuse them) and reconstruct the test split at every benchopt point:
+    (LearnedRun, [result() per point]); the run's log lines go to `logs`."""
+    train, test = split
+    training = Training("tiny", TinyConfig(), train, settings,
+                        build=TinyUnrolled.from_config, device="cpu",
+                        cache_dir=folder,
+                        log=(logs if logs is not None else []).append)
+    run = LearnedRun(training, test, Inference(test_iterations))
+    calls = []
+
+    def callback():
+        calls.append(run.result())
+        return True
+
+    run.run(callback)
+    return run, calls

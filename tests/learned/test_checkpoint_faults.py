@@ -10,28 +10,9 @@ import warnings
 import pytest
 import torch
 
-from benchmark_mri.learned import LearnedRun, Training, TrainSettings
 from benchmark_mri.learned.checkpoint import make_checkpoint
 
-from .conftest import TinyConfig, TinyUnrolled
-
-SETTINGS = TrainSettings(n_epochs=2, lr=1e-2, batch_size=2, seed=0)
-
-
-def run_once(split, folder, logs=None):
-    train, test = split
-    run = LearnedRun(Training("tiny", TinyConfig(), train, SETTINGS,
-                              build=TinyUnrolled.from_config, device="cpu",
-                              cache_dir=folder,
-                              log=(logs if logs is not None else []).append), test)
-    calls = []
-
-    def callback():
-        calls.append(run.result())
-        return True
-
-    run.run(callback)
-    return run, calls
+from .conftest import SETTINGS, TinyConfig, TinyUnrolled, run_once
 
 
 def failing_writes(monkeypatch, folder, code):

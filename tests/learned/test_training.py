@@ -7,7 +7,6 @@ import torch
 
 from benchmark_mri.data.split import fingerprint_measurements
 from benchmark_mri.learned import (
-    Inference,
     LearnedRun,
     PeakMemory,
     Training,
@@ -20,26 +19,7 @@ from benchmark_mri.learned import (
 )
 from benchmark_mri.learned.training import Trainer
 
-from .conftest import TinyConfig, TinyUnrolled, tiny_split
-
-SETTINGS = TrainSettings(n_epochs=2, lr=1e-2, batch_size=2, seed=0)
-
-
-def run_once(split, tmp_path, settings=SETTINGS, test_iterations=None, logs=None):
-    train, test = split
-    training = Training("tiny", TinyConfig(), train, settings,
-                        build=TinyUnrolled.from_config, device="cpu",
-                        cache_dir=tmp_path,
-                        log=(logs if logs is not None else []).append)
-    run = LearnedRun(training, test, Inference(test_iterations))
-    calls = []
-
-    def callback():
-        calls.append(run.result())
-        return True
-
-    run.run(callback)
-    return run, calls
+from .conftest import SETTINGS, TinyConfig, TinyUnrolled, run_once, tiny_split
 
 
 def test_a_few_steps_lower_the_loss(split):

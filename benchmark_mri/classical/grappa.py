@@ -28,6 +28,7 @@ and filled with one matrix product (all target coils at once). Python loops
 run over slices, patterns and kernel rows, never over k-space points.
 """
 
+import scipy.fft
 import torch
 
 from ..data import Measurement, center_crop
@@ -207,7 +208,8 @@ def grappa_weights(calib: torch.Tensor, patterns: torch.Tensor, kernel_size,
     n_points = patterns.sum(1)
     # pygrappa's lambda0 = lmbda ||S^H S||_F / (n C) of every pattern, from the
     # energy of each (point, point) block of the Gram.
-    energy = gram.view(kh * kw, n_coils, kh * kw, n_coils).abs().square().sum((1, 3))
+    energy = torch.view_as_real(gram).square().view(
+        kh * kw, n_coils, kh * kw, n_coils * 2).sum((1, 3))
     mask = patterns.to(energy.dtype)
     frobenius = ((mask @ energy) * mask).sum(1).sqrt()
     lams = lmbda * frobenius / (n_points * n_coils).clamp(min=1)
@@ -271,7 +273,12 @@ def _fill(y, kernel_size, rows, cols, patterns, counts, weights) -> torch.Tensor
     n_coils, H, W = y.shape
     kh, kw = kernel_size
     Hp, Wp = H + kh - 1, W + kw - 1
-    padded = y.new_zeros(Hp, Wp, n_coils)
+    # Only the borders are zeroed: the copy below writes the rest (one pass
+    # over a buffer of megabytes, not two).
+    padded = y.new_empty(Hp, Wp, n_coils)
+    for border in (padded[: kh // 2], padded[kh // 2 + H :],
+                   padded[:, : kw // 2], padded[:, kw // 2 + W :]):
+        border.zero_()
     inside = padded[kh // 2 : kh // 2 + H, kw // 2 : kw // 2 + W]
     inside.copy_(y.permute(1, 2, 0))
     # (Hp Wp, C) complex64 seen as float64 pairs: fewer, wider row gathers.
@@ -286,13 +293,15 @@ def _fill(y, kernel_size, rows, cols, patterns, counts, weights) -> torch.Tensor
     sources_at = offsets[patterns.nonzero(as_tuple=True)[1]].split(n_points)
     sizes = [w.numel() for w in weights]
     weights = torch.cat([w.flatten() for w in weights]).to(y.dtype).split(sizes)
-    filled = y.new_zeros(rows.numel(), n_coils)
+    filled = y.new_empty(rows.numel(), n_coils)
     stops = torch.tensor(counts).cumsum(0).tolist()
     # One buffer for every pattern's sources (a gather each, no new memory).
     buffer = flat.new_empty(max([c * n for c, n in zip(counts, n_points)], default=0),
                             n_coils)
     for p, (count, stop) in enumerate(zip(counts, stops)):
-        if n_points[p] and count:
+        if not n_points[p]:  # no source: the samples stay zero
+            filled[stop - count : stop].zero_()
+        elif count:
             index = corner[stop - count : stop, None] + sources_at[p]
             sources = buffer[: index.numel()]
             torch.index_select(flat, 0, index.view(-1), out=sources)
@@ -344,13 +353,15 @@ def grappa(m: Measurement, kernel_size=(5, 5), lmbda: float = 0.01) -> torch.Ten
 
 
 def _rss_image(kspace: torch.Tensor) -> torch.Tensor:
-    """RSS of the coil images of (C, H, W) centred k-space, (H, W) real;
-    kspace is overwritten.
+    """RSS of the coil images of (C, H, W) centred k-space, (H, W) real.
 
     For even H and W the centred inverse FFT is the plain one of the k-space
     modulated by (-1)^(i + j), up to a sign per pixel (physics.Sense.normal
-    uses the same identity): no FFT shifts, which cost more than the FFT on
-    grappa_fill's strided output. Squares in place: few temporaries.
+    uses the same identity): no FFT shifts. On the CPU the FFT runs on the
+    (H, W, C) layout grappa_fill writes, coils contiguous, with scipy.fft,
+    which transforms several coils' lines at once there: faster than torch's
+    FFT of the (C, H, W) view, the more so with many coils and large images
+    (docs/classical-checks.md).
     """
     H, W = kspace.shape[-2:]
     if H % 2 or W % 2:
@@ -358,6 +369,14 @@ def _rss_image(kspace: torch.Tensor) -> torch.Tensor:
     else:
         i = torch.arange(H, device=kspace.device)[:, None]
         j = torch.arange(W, device=kspace.device)
-        x = torch.fft.ifft2(kspace.mul_(1.0 - 2.0 * ((i + j) % 2)), norm="ortho")
+        sign = 1.0 - 2.0 * ((i + j) % 2)
+        if kspace.device.type == "cpu":
+            modulated = (kspace.permute(1, 2, 0) * sign[..., None]).numpy()
+            x = torch.from_numpy(scipy.fft.ifft2(
+                modulated, axes=(0, 1), norm="ortho", overwrite_x=True,
+                workers=torch.get_num_threads()))
+            parts = torch.view_as_real(x).square_()  # (H, W, C, 2)
+            return parts.sum((-2, -1)).sqrt_()
+        x = torch.fft.ifft2(kspace * sign, norm="ortho")
     parts = torch.view_as_real(x).square_()  # (C, H, W, 2)
     return (parts[..., 0] + parts[..., 1]).sum(0).sqrt_()

@@ -128,9 +128,9 @@ class WaveletL1:
         self._check_misfit(z, normal)
         # v = z - (A^H A z - A^H y) / L, then W^T soft(W v, lambda / L).
         step = 1 / self.lipschitz
-        v = torch.add(z, normal, alpha=-step).add_(self.adj_y, alpha=step)
+        v = normal.mul_(-step).add_(z).add_(self.adj_y, alpha=step)
         w = self.wavelet
-        self.x = w.inverse(soft_threshold(w.forward(v), self.threshold))
+        self.x = w.inverse(soft_threshold(w.forward(v), self.threshold, in_place=True))
         if self.accelerated:
             if self.restart and _dot(z - self.x, self.x - x_old) > 0:
                 self.t = 1.0

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 
+import scipy.fft
 import torch
 
 from .fft import fft2c, ifft2c
@@ -76,10 +77,36 @@ class Sense(LinearOperator):
             sign, dims = _checkerboard(1, W, x.device)[0], (-1,)
         else:
             sign, dims = _checkerboard(H, W, x.device), (-2, -1)
+        if x.device.type == "cpu" and not _differentiated(x, self.smaps):
+            return self._normal_in_place(x, sign, dims)
         coils = torch.fft.fftn(self.smaps * (sign * x)[:, None], dim=dims,
                                norm="ortho")
         coils = torch.fft.ifftn(self.mask * coils, dim=dims, norm="ortho")
         return sign * torch.linalg.vecdot(self.smaps, coils, dim=1)
+
+    def _normal_in_place(self, x, sign, dims):
+        """normal(x) on the CPU with one fresh (B, C, H, W) buffer, every
+        step in place in it (scipy.fft's FFTs overwrite their input; torch's
+        allocate their output, and so does the coil sum's product). Fresh
+        megabytes cost page faults when the allocator has returned them to
+        the system, which glibc does between an iterative solver's steps:
+        they cost as much as the FFTs themselves (docs/classical-checks.md)."""
+        coils = torch.mul(self.smaps, (sign * x)[:, None])
+        axes = tuple(range(coils.ndim))[dims[0]:]
+        work = coils.numpy()
+        workers = torch.get_num_threads()
+        scipy.fft.fftn(work, axes=axes, norm="ortho", overwrite_x=True,
+                       workers=workers)
+        coils.mul_(self.mask)
+        scipy.fft.ifftn(work, axes=axes, norm="ortho", overwrite_x=True,
+                        workers=workers)
+        # sum_c conj(S_c) u_c = conj(sum_c S_c conj(u_c)), in place.
+        coils.conj_physical_().mul_(self.smaps)
+        return coils.sum(1).conj_physical_().mul_(sign)
+
+def _differentiated(*tensors) -> bool:
+    """True when autograd records operations on any of `tensors`."""
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
 @lru_cache(maxsize=16)

@@ -11,7 +11,7 @@ from ..conftest import complex_randn
 
 
 @pytest.mark.parametrize("shape", [(32, 32), (30, 20)])
-@pytest.mark.parametrize("backend", ["pywt", "ptwt"])
+@pytest.mark.parametrize("backend", ["conv", "pywt", "ptwt"])
 def test_tight_frame_and_adjoint(shape, backend):
     w = Wavelet(shape, backend=backend)
     x = complex_randn(3, *shape)
@@ -37,6 +37,35 @@ def test_backends_agree_and_match_pywavelets():
     ours = (a[0, 0] + 1j * a[1, 0]).numpy()
     np.testing.assert_allclose(np.sort(np.abs(ours)), np.sort(np.abs(ref)),
                                atol=1e-5)
+
+
+@pytest.mark.parametrize("wavelet", ["db4", "haar", "sym3", "coif1"])
+@pytest.mark.parametrize("shape", [(64, 64), (45, 38)])
+def test_conv_backend_is_pywavelets_in_its_order(wavelet, shape):
+    # Same coefficients in the same flat order, and the same inverse.
+    x = complex_randn(2, *shape)
+    conv = Wavelet(shape, wavelet, backend="conv")
+    pywt_ = Wavelet(shape, wavelet, backend="pywt")
+    c = conv.forward(x)
+    torch.testing.assert_close(c, pywt_.forward(x), rtol=0, atol=2e-6)
+    d = torch.randn_like(c)
+    torch.testing.assert_close(conv.inverse(d), pywt_.inverse(d), rtol=0, atol=2e-5)
+
+
+def test_conv_is_the_default_where_it_applies():
+    assert Wavelet((32, 32)).backend == "conv"
+    assert Wavelet((32, 32), "bior2.2").backend is None  # pywt / ptwt by device
+    with pytest.raises(ValueError, match="orthogonal wavelet and mode 'zero'"):
+        Wavelet((32, 32), "bior2.2", backend="conv")
+    with pytest.raises(ValueError, match="orthogonal wavelet and mode 'zero'"):
+        Wavelet((32, 32), mode="symmetric", backend="conv")
+
+
+def test_soft_threshold_in_place():
+    c = torch.tensor([[3.0, 0.1], [4.0, 0.0]])
+    out = soft_threshold(c, 1.0, in_place=True)
+    assert out.data_ptr() == c.data_ptr()
+    torch.testing.assert_close(c, torch.tensor([[2.4, 0.0], [3.2, 0.0]]))
 
 
 def test_soft_threshold_shrinks_complex_magnitude():

@@ -115,13 +115,17 @@ def main():
     sizes = SIZES[:2] if args.quick else SIZES
     configs = [((256, 256), c) for c in coils]
     configs += [(s, 15 if not args.quick else 8) for s in sizes if s != (256, 256)]
+    load_before = os.getloadavg()
     rows = []
     for shape, n_coils in configs:
         rows.append(measure_config(shape, n_coils))
         r = rows[-1]
         print(f"# done {shape} x {n_coils} coils: GRAPPA {r['grappa']:.3f} s, "
               f"FISTA {r['fista']:.3f} s", flush=True)
+    loads = ", ".join(f"{a:.1f} -> {b:.1f}"
+                      for a, b in zip(load_before, os.getloadavg()))
     print(f"\nthreads: {args.threads}, medians of {args.repeats} alternated runs, "
+          f"load average (1, 5, 15 min) {loads}, "
           f"4x equispaced, one synthetic slice each, FISTA and sigpy {N_ITER} "
           "iterations\n")
     print("| image | coils | GRAPPA (s) | pygrappa (s) | speed-up | images apart | "

@@ -13,7 +13,10 @@ fastMRI's padding; --tiny: 64 x 48, 4 coils, for a CPU test), on --device
 3. ESPIRiT maps of one slice on the device against the CPU: seconds each and
    the largest difference of the two maps;
 4. the NUFFT (radial, 320 x 320 grid, 15 coils): forward + adjoint on the
-   device against the CPU.
+   device against the CPU;
+5. a FISTA step of ista_l1 (its defaults: the wavelet as torch convolutions,
+   SENSE with ACS maps) on a test volume, on the device against the CPU, and
+   how far apart the two images are after 20 steps.
 
     python benchmarks/gpu_check.py                 # a GPU machine
     python benchmarks/gpu_check.py --tiny --device cpu   # seconds, anywhere
@@ -34,6 +37,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmark_mri.classical import WaveletL1  # noqa: E402
 from benchmark_mri.data.fake_fastmri import write_volume  # noqa: E402
 from benchmark_mri.data.fastmri_splits import anatomy_split  # noqa: E402
 from benchmark_mri.data.smaps import estimate_smaps  # noqa: E402
@@ -143,6 +147,23 @@ def check_nufft(size, n_coils, device, repeats):
     return rows
 
 
+def check_wavelet_l1(split, device, repeats, n_iter=20):
+    op, y = split[0].data_consistency()
+    rows, images = [], []
+    for dev in dict.fromkeys([torch.device("cpu"), device]):
+        alg = WaveletL1(op.to(dev), y.to(dev), 1e-3)
+        seconds = timed(alg.step, dev, repeats)
+        while alg.n_iter < n_iter:
+            alg.step()
+        images.append(alg.magnitude().cpu())
+        rows.append(dict(what=f"ista_l1 FISTA step ({y.shape[0]} slices)",
+                         device=str(dev), seconds=seconds))
+    if len(images) > 1:
+        diff = (images[1] - images[0]).abs().max() / images[0].abs().max()
+        rows[-1]["max_rel_diff_vs_cpu"] = float(diff)
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda")
@@ -170,6 +191,7 @@ def main(argv=None):
         rows.append(check_loader(train, 2 * args.slices - 2))
         rows += check_espirit(test, device)
         rows += check_nufft(setting["nufft"], setting["n_coils"], device, args.steps)
+        rows += check_wavelet_l1(test, device, args.steps)
     fastest = max(r["slices_per_s"] for r in rows if "training" in r["what"])
     loader = next(r for r in rows if r["what"].startswith("DataLoader"))
     name = (torch.cuda.get_device_name(device) if device.type == "cuda"
@@ -182,6 +204,9 @@ def main(argv=None):
         note = ""
         if "max_abs_diff_vs_cpu" in r:
             note = f"max diff vs CPU {r['max_abs_diff_vs_cpu']:.1e}"
+        if "max_rel_diff_vs_cpu" in r:
+            note = (f"images after 20 steps {r['max_rel_diff_vs_cpu']:.1e} apart "
+                    "(relative to the image's max)")
         if r is loader:
             note = ("the loader keeps up with the fastest step" if
                     r["slices_per_s"] >= fastest else

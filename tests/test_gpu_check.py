@@ -16,7 +16,8 @@ def test_gpu_check_runs_tiny_on_the_cpu(tmp_path, capsys):
     assert what[:2] == ["xpdnet (cpu_small) training step",
                         "varnet (cpu_small) training step"]
     assert what[2].startswith("DataLoader") and "ESPIRiT, one slice" in what
-    assert what[-1].startswith("NUFFT forward + adjoint")
+    assert what[-2].startswith("NUFFT forward + adjoint")
+    assert what[-1] == "ista_l1 FISTA step (2 slices)"
     assert all(r.get("slices_per_s", 1) > 0 and r.get("seconds", 1) > 0 for r in rows)
     assert "| xpdnet (cpu_small) training step | cpu |" in capsys.readouterr().out
     assert (tmp_path / "gpu.json").is_file()

@@ -13,6 +13,7 @@ from benchmark_mri.classical import (
     grappa_fill,
     zero_filled,
 )
+from benchmark_mri.data import center_crop
 from benchmark_mri.metrics import psnr
 from benchmark_mri.physics import ifft2c, rss
 
@@ -72,6 +73,19 @@ def test_real_slice_matches_pygrappa_at_4x_equispaced(name):
     m = real_measurement(name, "equispaced")
     ours = rss(ifft2c(grappa_fill(m.y[0], _sampled(m), (5, 5), 0.01)))
     assert _rel(ours, _pygrappa_image(m.y[0], (5, 5), 0.01)) < 1e-6
+
+
+@pytest.mark.parametrize("rows", [None, 63])  # even: (H, W, C) FFT; odd: ifft2c
+def test_image_is_the_rss_of_the_filled_kspace(rows):
+    if rows is None:
+        m = tiny_measurement("equispaced", image_size=96, n_slices=1)
+    else:
+        m = real_measurement("loraks_mprage_4ch", crop_rows=rows)
+        assert m.y.shape[-2] == rows
+    filled = grappa_fill(m.y[0], _sampled(m))
+    expected = center_crop(rss(ifft2c(filled))[None], m.target_size)
+    torch.testing.assert_close(grappa(m), expected, rtol=1e-5,
+                               atol=1e-6 * float(expected.max()))
 
 
 @pytest.mark.parametrize("mask_type", ["equispaced", "random"])

@@ -12,8 +12,8 @@ Three implementations give the same coefficients, in PyWavelets' order
   a level is one strided 2D convolution with the four separable filter
   products (approximation and the three details at once), and its inverse,
   the adjoint, one convolution with the filters' four polyphase components
-  and a pixel shuffle: torch's convolutions, about twice as fast as
-  PyWavelets' loops on the CPU (docs/classical-checks.md);
+  and a pixel shuffle: torch's convolutions, faster than PyWavelets' loops
+  on the CPU (docs/classical-checks.md), and the same code on accelerators;
 - "pywt": PyWavelets itself (the default on CPU tensors otherwise);
 - "ptwt": ptwt (torch; the default on accelerators otherwise).
 """
@@ -176,7 +176,8 @@ class _ConvFilters:
         bands = [(lo, lo), (hi, lo), (lo, hi), (hi, hi)]  # (rows, columns)
         kernel = torch.stack([torch.outer(r, c) for r, c in bands])  # (4, f, f)
         self.analysis_kernel = kernel[:, None].float()  # (4, 1, f, f)
-        # phases[r, q, band, s, t] = kernel[band, r + 2 (h - 1 - s), q + 2 (h - 1 - t)]
+        # phases[r, q, band, s, t] = kernel[band, r + 2 (half - 1 - s),
+        #                                   q + 2 (half - 1 - t)], half = f / 2
         half = f // 2
         taps = kernel.view(4, half, 2, half, 2).flip(1, 3)  # (band, s, r, t, q)
         self.synthesis_kernel = taps.permute(2, 4, 0, 1, 3).reshape(

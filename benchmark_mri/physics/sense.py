@@ -93,16 +93,23 @@ class Sense(LinearOperator):
         they cost as much as the FFTs themselves (docs/classical-checks.md)."""
         coils = torch.mul(self.smaps, (sign * x)[:, None])
         axes = tuple(range(coils.ndim))[dims[0]:]
-        work = coils.numpy()
-        workers = torch.get_num_threads()
-        scipy.fft.fftn(work, axes=axes, norm="ortho", overwrite_x=True,
-                       workers=workers)
+        _transform_in_place(scipy.fft.fftn, coils.numpy(), axes)
         coils.mul_(self.mask)
-        scipy.fft.ifftn(work, axes=axes, norm="ortho", overwrite_x=True,
-                        workers=workers)
+        _transform_in_place(scipy.fft.ifftn, coils.numpy(), axes)
         # sum_c conj(S_c) u_c = conj(sum_c S_c conj(u_c)), in place.
         coils.conj_physical_().mul_(self.smaps)
         return coils.sum(1).conj_physical_().mul_(sign)
+
+
+def _transform_in_place(transform, array, axes):
+    """A scipy.fft transform (orthonormal) of `array` written into it:
+    scipy writes into its input when allowed and able (contiguous complex
+    data), else the result is copied back."""
+    out = transform(array, axes=axes, norm="ortho", overwrite_x=True,
+                    workers=torch.get_num_threads())
+    if out.ctypes.data != array.ctypes.data:
+        array[...] = out
+
 
 def _differentiated(*tensors) -> bool:
     """True when autograd records operations on any of `tensors`."""

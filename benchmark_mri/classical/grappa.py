@@ -32,7 +32,7 @@ import scipy.fft
 import torch
 
 from ..data import Measurement, center_crop
-from ..physics import acs_bounds, ifft2c
+from ..physics import acs_bounds, checkerboard, ifft2c
 
 
 def _kernel(kernel_size) -> tuple[int, int]:
@@ -356,8 +356,8 @@ def _rss_image(kspace: torch.Tensor) -> torch.Tensor:
     """RSS of the coil images of (C, H, W) centred k-space, (H, W) real.
 
     For even H and W the centred inverse FFT is the plain one of the k-space
-    modulated by (-1)^(i + j), up to a sign per pixel (physics.Sense.normal
-    uses the same identity): no FFT shifts. On the CPU the FFT runs on the
+    modulated by (-1)^(i + j), up to a sign per pixel (physics.checkerboard):
+    no FFT shifts. On the CPU the FFT runs on the
     (H, W, C) layout grappa_fill writes, coils contiguous, with scipy.fft,
     which transforms several coils' lines at once there: faster than torch's
     FFT of the (C, H, W) view, the more so with many coils and large images
@@ -367,9 +367,7 @@ def _rss_image(kspace: torch.Tensor) -> torch.Tensor:
     if H % 2 or W % 2:
         x = ifft2c(kspace)
     else:
-        i = torch.arange(H, device=kspace.device)[:, None]
-        j = torch.arange(W, device=kspace.device)
-        sign = 1.0 - 2.0 * ((i + j) % 2)
+        sign = checkerboard(H, W, kspace.device)
         if kspace.device.type == "cpu":
             modulated = (kspace.permute(1, 2, 0) * sign[..., None]).numpy()
             x = torch.from_numpy(scipy.fft.ifft2(

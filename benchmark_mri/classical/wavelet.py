@@ -72,6 +72,10 @@ class Wavelet:
         # (h, w) of the approximation band, then of each level's 3 details.
         self._bands = [probe[0].shape] + [b.shape for d in probe[1:] for b in d]
         self.n_coeffs = sum(h * w for h, w in self._bands)
+        # (h, w) of what each level analyses, finest first: the image, then
+        # each level's approximation (the detail bands' shapes, coarsest first).
+        details = self._bands[1::3]
+        self._level_inputs = [self.shape] + details[::-1][:-1]
         if backend == "conv":
             self._conv = _ConvFilters(filters)
 
@@ -113,12 +117,6 @@ class Wavelet:
         parts = parts[..., : self.shape[0], : self.shape[1]]
         return torch.complex(parts[0], parts[1])
 
-    def _level_sizes(self) -> list[tuple[int, int]]:
-        """(h, w) of the approximation each level analyses, finest first:
-        the image, then each level's approximation band."""
-        details = self._bands[1::3]  # one (h, w) per level, coarsest first
-        return [self.shape] + details[::-1][:-1]
-
     def _conv_forward(self, parts: torch.Tensor) -> torch.Tensor:
         two, B = parts.shape[:2]
         out = parts.new_empty(two * B, self.n_coeffs)
@@ -137,7 +135,7 @@ class Wavelet:
         c = c.reshape(two * B, -1)
         h, w = self._bands[0]
         a, start = c[:, : h * w].view(-1, 1, h, w), h * w
-        for size in self._level_sizes()[::-1]:  # coarsest level first
+        for size in self._level_inputs[::-1]:  # coarsest level first
             h, w = a.shape[-2:]
             details = c[:, start : start + 3 * h * w].view(-1, 3, h, w)
             a = self._conv.synthesis(a, details, size)

@@ -2,7 +2,7 @@
 
 from .coils import rss
 from .density import DensityWeighted, normalize_dcf, pipe_menon_dcf, radial_ramp_dcf
-from .fft import fft2c, ifft2c
+from .fft import checkerboard, fft2c, ifft2c
 from .masks import CartesianSampling, acs_bounds, slice_seed
 from .nufft import CoilNufft, NufftSense, plan_nufft
 from .operator import LinearOperator, conjugate_gradient, op_norm
@@ -17,6 +17,7 @@ __all__ = [
     "NufftSense",
     "Sense",
     "acs_bounds",
+    "checkerboard",
     "conjugate_gradient",
     "fft2c",
     "ifft2c",

@@ -1,11 +1,9 @@
 """Cartesian multi-coil forward models: masked coil FFT and SENSE."""
 
-from functools import lru_cache
-
 import scipy.fft
 import torch
 
-from .fft import fft2c, ifft2c
+from .fft import checkerboard, fft2c, ifft2c
 from .operator import LinearOperator
 
 
@@ -74,9 +72,9 @@ class Sense(LinearOperator):
         if W % 2 or (H % 2 and not columns):
             return super().normal(x)
         if columns:  # 1D along W: sign (W,), FFT over the last axis
-            sign, dims = _checkerboard(1, W, x.device)[0], (-1,)
+            sign, dims = checkerboard(1, W, x.device)[0], (-1,)
         else:
-            sign, dims = _checkerboard(H, W, x.device), (-2, -1)
+            sign, dims = checkerboard(H, W, x.device), (-2, -1)
         if x.device.type == "cpu" and not _differentiated(x, self.smaps):
             return self._normal_in_place(x, sign, dims)
         coils = torch.fft.fftn(self.smaps * (sign * x)[:, None], dim=dims,
@@ -114,11 +112,3 @@ def _transform_in_place(transform, array, axes):
 def _differentiated(*tensors) -> bool:
     """True when autograd records operations on any of `tensors`."""
     return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
-
-
-@lru_cache(maxsize=16)
-def _checkerboard(H: int, W: int, device) -> torch.Tensor:
-    """(-1)^(i + j) on an (H, W) grid, float32 (cached: solvers call it per step)."""
-    i = torch.arange(H, device=device)[:, None]
-    j = torch.arange(W, device=device)[None, :]
-    return 1.0 - 2.0 * ((i + j) % 2).to(torch.float32)

@@ -24,14 +24,12 @@ import html
 import io
 
 import numpy as np
-import pandas as pd
 from PIL import Image
 
-from ..results import SOLVER_MASK, read_final_results, result_column
-from .groups import Group, final_rows
+from ..results import read_final_results
+from .groups import Group, by_solver_mask, final_rows, saved_mask_name
 
 MAX_SLICES = 2  # per dataset / setting; the page stays small with many solvers
-SOLVER_MASK_COLUMN = result_column(SOLVER_MASK)
 
 
 def _colormap(name: str = "Inferno") -> np.ndarray:
@@ -83,13 +81,10 @@ def collect(group: Group, max_slices: int = MAX_SLICES):
 
 def _mask_name(row) -> str:
     """'random (dataset)', 'learned (solver)': the row's mask and whose it is."""
-    cell = row["final_results"]
-    name = cell.get("mask") if isinstance(cell, dict) else None
-    name = name or row.get("p_dataset_mask_type")
+    name = saved_mask_name(row) or row.get("p_dataset_mask_type")
     if not isinstance(name, str):
         return "mask"
-    by = pd.to_numeric(pd.Series([row.get(SOLVER_MASK_COLUMN)]), errors="coerce")[0]
-    return f"{name} ({'solver' if by == 1 else 'dataset'})"
+    return f"{name} ({'solver' if by_solver_mask(row) else 'dataset'})"
 
 
 def mask_image(columns) -> np.ndarray:

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..results import DIVERGED_COLUMNS, STOPPED_BY_TIMEOUT
+from ..results import DIVERGED_COLUMNS, SOLVER_MASK, STOPPED_BY_TIMEOUT, result_column
 
 CURVE = ["objective_name", "dataset_name", "solver_name", "idx_rep"]  # one curve
+SOLVER_MASK_COLUMN = result_column(SOLVER_MASK)
 
 
 @dataclass
@@ -35,6 +36,22 @@ def final_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """The last point (largest stop_val) of each curve (solver, repetition);
     the frame must be sorted by stop_val within a curve (read.load_run)."""
     return frame.groupby(CURVE, sort=False, as_index=False).tail(1)
+
+
+def by_solver_mask(row) -> bool:
+    """True when the row was measured with its solver's own mask
+    (`solver_mask` 1), not the dataset's."""
+    value = pd.to_numeric(pd.Series([row.get(SOLVER_MASK_COLUMN)]), errors="coerce")
+    return bool(value[0] == 1)
+
+
+def saved_mask_name(row) -> str | None:
+    """The name of the mask the solver saved with its results
+    (final_results["mask"], e.g. "learned"); None where the row has none
+    (a published file keeps final_results for the first repetition only)."""
+    cell = row.get("final_results")
+    name = cell.get("mask") if isinstance(cell, dict) else None
+    return str(name) if name else None
 
 
 def diverged(frame: pd.DataFrame) -> pd.Series:

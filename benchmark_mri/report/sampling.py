@@ -24,11 +24,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..results import KNOWN_METRICS, SAMPLED_FRACTION, SOLVER_MASK, result_column
-from .groups import diverged, final_rows, timed_out
+from ..results import KNOWN_METRICS, SAMPLED_FRACTION, result_column
+from .groups import by_solver_mask, diverged, final_rows, saved_mask_name, timed_out
 from .names import split_name, without
 
-FRACTION, BY_SOLVER = result_column(SAMPLED_FRACTION), result_column(SOLVER_MASK)
+FRACTION = result_column(SAMPLED_FRACTION)
 MASK_ORDER = ("random", "equispaced", "gaussian")  # then the solvers' masks
 PANELS = KNOWN_METRICS[:2]  # PSNR, SSIM
 
@@ -43,30 +43,28 @@ def sampling_points(frame: pd.DataFrame, labels: dict) -> pd.DataFrame:
     last = last[~diverged(last) & ~timed_out(last)]
     fraction = pd.to_numeric(last[FRACTION], errors="coerce")
     last = last[np.isfinite(fraction)]
+    # A solver's mask name, from whichever repetition saved it.
+    names = {}
+    for _, row in last.iterrows():
+        key = (row["solver_name"], row["dataset_name"])
+        names[key] = names.get(key) or saved_mask_name(row)
     rows = []
     for _, row in last.iterrows():
-        by_solver = pd.to_numeric(pd.Series([row.get(BY_SOLVER)]),
-                                  errors="coerce")[0] == 1
+        by_solver = by_solver_mask(row)
         solver = str(row["solver_name"])
         network = dict(split_name(solver)[1]).get("network")
         rows.append({
             "setting": without(row["dataset_name"], {"mask_type"}),
             "reconstructor": (network if by_solver and network
                               else labels.get(solver, solver)),
-            "mask": _solver_mask_name(row) if by_solver
-            else str(row["p_dataset_mask_type"]),
+            "mask": (names[(solver, row["dataset_name"])] or "solver's")
+            if by_solver else str(row["p_dataset_mask_type"]),
             "solver": solver, "idx_rep": row["idx_rep"],
             "fraction": float(row[FRACTION]),
             **{m.column: pd.to_numeric(row.get(m.column), errors="coerce")
                for m in PANELS},
         })
     return pd.DataFrame(rows)
-
-
-def _solver_mask_name(row) -> str:
-    cell = row.get("final_results")
-    name = cell.get("mask") if isinstance(cell, dict) else None
-    return str(name) if name else "solver's"
 
 
 def _mask_order(masks) -> list[str]:

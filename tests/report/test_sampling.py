@@ -83,3 +83,14 @@ def test_a_reconstructor_seen_with_one_mask_is_not_drawn(tmp_path):
     points = sampling_points(run.frame, run.labels)
     fig = sampling_figure(points, "phantom[acceleration=4,image_size=32]", run.colors)
     assert {t.name for t in fig.data} == {"unet"}
+
+
+def test_the_mask_name_holds_in_every_repetition_of_a_published_file(tmp_path):
+    # publish keeps final_results (where the mask's name is saved) for the
+    # first repetition only: the later ones still get the solver's mask name.
+    frame = sampling_frame()
+    frame.loc[frame["idx_rep"] == 1, "final_results"] = None
+    run = load_run(write(frame, tmp_path / "run.parquet"))
+    points = sampling_points(run.frame, run.labels)
+    loupe = points[points["solver"] == "loupe[network=unet]"]
+    assert set(loupe["idx_rep"]) == {0, 1} and set(loupe["mask"]) == {"learned"}

@@ -182,6 +182,11 @@ def folder_split(
     train, test = files[:n_train], files[n_train:]
     if n_test_volumes:
         test = test[:n_test_volumes]
+    if n_train_volumes and len(train) < n_train_volumes:
+        raise FastMRIFileError(
+            f"{folder}: {len(files)} file(s), fewer than "
+            f"n_train_volumes={n_train_volumes}; lower it."
+        )
     if not needs_test:
         return dict(train=[volume_ref(info, n_slices) for info in train], test=[])
     if not test:

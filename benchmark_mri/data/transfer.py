@@ -99,13 +99,12 @@ def source_volumes(name: str, side: str, count, *, seed, fastmri_root, path,
         return phantom_volumes(side, count, seed, image_size=image_size,
                                n_coils=n_coils, n_slices=n_slices, noise=noise,
                                keep_simulation=keep_simulation)
+    counts = (count, 0) if side == "train" else (0, count)
     if name == "fastmri_folder":
-        counts = (count, 0) if side == "train" else (0, count)
         data = folder_split(path, challenge, *counts, n_slices, test_shard,
                             needs_test=side == "test")
     else:
         anatomy = name.removeprefix("fastmri_")
-        counts = (count, 0) if side == "train" else (0, count)
         data = anatomy_split(fastmri_root, anatomy,
                              "multicoil" if challenge == "auto" else challenge,
                              *counts, n_slices, acquisition, test_shard)

@@ -4,7 +4,7 @@ from one source, test from another, and the sources it refuses."""
 import pytest
 
 from benchmark_mri.data.fake_fastmri import make_tree, write_volume
-from benchmark_mri.data.fastmri import VolumeRef
+from benchmark_mri.data.fastmri import FastMRIFileError, VolumeRef
 from benchmark_mri.data.transfer import transfer_split
 from benchmark_mri.data.types import Volume
 
@@ -34,6 +34,13 @@ def test_a_folder_trains_a_model_tested_on_the_phantom(folder):
                           n_train_volumes=3, n_test_volumes=1, **SMALL)
     assert len(data["train"]) == 3 and [v.name for v in data["test"]] == [
         "phantom_test_000"]
+
+
+def test_a_folder_with_fewer_training_files_than_asked_is_refused(folder):
+    with pytest.raises(FastMRIFileError, match=r"3 file\(s\), fewer than "
+                       r"n_train_volumes=5; lower it"):
+        transfer_split("fastmri_folder", "phantom", path=str(folder),
+                       n_train_volumes=5, n_test_volumes=1, **SMALL)
 
 
 def test_knee_to_brain_on_a_fastmri_tree(tmp_path):

@@ -214,7 +214,11 @@ class SealedSource(VolumeSource):
         if not isinstance(volume, Volume) or not _is_cartesian(self._sampling):
             return volume
         mask = volume_mask(volume, self._sampling)
-        return replace(volume, kspace=volume.kspace * mask, target=None)
+        # A file's k-space was just read for this call: masked in place (no
+        # second copy of it); an in-memory volume is shared, so it is copied.
+        kspace = (volume.kspace * mask if self.in_memory
+                  else volume.kspace.mul_(mask))
+        return replace(volume, kspace=kspace, target=None)
 
     def reference(self, i):
         return None

@@ -65,6 +65,7 @@ class LoupeRun:
         self.joint, self.train, self.test = joint, train, test
         self.finetune_epochs = finetune_epochs
         self.finetune: Training | None = None
+        self._fixed = None  # (mask, re-measured test split) once fine-tuning starts
         self.name = joint.name
         self.inference = Inference() if inference is None else inference
         check_test_iterations(self.name, self.inference.iterations, joint.model)
@@ -114,11 +115,21 @@ class LoupeRun:
                         device=joint.device.type, smaps=joint.smaps, cache_dir=cache,
                         log=joint.log)
 
+    def _measured_now(self):
+        """The mask now and the test split re-measured with it: at every point
+        while the mask learns; once, then kept, when fine-tuning has fixed it."""
+        if self._fixed is not None:
+            return self._fixed
+        proposal = self.proposal()
+        measured = proposal, self.test.remeasure(proposal)
+        if self.finetune is not None:
+            self._fixed = measured
+        return measured
+
     def result(self) -> dict:
         """The test split re-measured with the mask now, reconstructed by the
         network now (module doc)."""
-        proposal = self.proposal()
-        remeasured = self.test.remeasure(proposal)
+        proposal, remeasured = self._measured_now()
         result = LearnedRun(self.training, remeasured, self.inference).result()
         result.update(self._training_measurements())
         widths = sorted(proposal.columns)

@@ -27,9 +27,10 @@ the weights the cache holds for this key, and returns what happened (an
 Outcome). The lookup, the training and the save happen under the key's
 lock: a run started while another trains the same weights waits, then
 reuses them. `before()` is called once before the first epoch and
-`after_epoch(epoch)` after each (1-based); either returning False stops the
-training (benchopt's timeout or max-runs, or the run's own reason): the
-weights are then not cached. A completed training is saved.
+`after_epoch(epoch)` after each (1-based); either returning False, or a
+divergence recorded during it (`diverge`, from the point it evaluated),
+stops the training (benchopt's timeout or max-runs, or the run's own
+reason): the weights are then not cached. A completed training is saved.
 
 A solver of its own (a new model family) builds a Training and calls
 `run` with its own callbacks; `learned/run.py` is the example.
@@ -264,7 +265,7 @@ class Training:
 
     def _train(self, before, after_epoch) -> Outcome:
         synchronize(self.device)
-        if before is not None and not before():
+        if before is not None and (not before() or self.diverged):
             return Outcome.STOPPED
         n_epochs = self.settings.n_epochs
         for epoch in range(1, n_epochs + 1):
@@ -280,8 +281,8 @@ class Training:
                              train_epochs=self.trainer.epochs_done,
                              train_time_s=self.meta["train_time_s"]
                              + timed(self.device) - start)
-            if after_epoch is not None and not after_epoch(epoch):
-                break
+            if after_epoch is not None and (not after_epoch(epoch) or self.diverged):
+                break  # benchopt stops, or a callback's point found the divergence
         if self.diverged:  # at a callback's point (said there): not saved
             return Outcome.STOPPED
         if self.trainer.epochs_done < n_epochs:

@@ -85,10 +85,7 @@ class LoupeRun:
                              for w in self.model.config.widths}, kind="learned")
 
     def run(self, callback):
-        def point(*_):
-            return callback() and not self.training.diverged
-
-        outcome = self.joint.run(before=point, after_epoch=point)
+        outcome = self.joint.run(before=callback, after_epoch=lambda _: callback())
         if outcome in (Outcome.STOPPED, Outcome.DIVERGED):
             if outcome is Outcome.DIVERGED:
                 callback()  # the diverged point
@@ -98,7 +95,7 @@ class LoupeRun:
                 callback()
             return
         self.finetune = self._finetune_training()
-        outcome = self.finetune.run(after_epoch=point)
+        outcome = self.finetune.run(after_epoch=lambda _: callback())
         if outcome in (Outcome.REUSED, Outcome.DIVERGED):
             callback()
 

@@ -82,16 +82,9 @@ class LearnedRun:
     def device(self):
         return self.training.device
 
-    @property
-    def diverged(self) -> bool:
-        return self.training.diverged
-
     def run(self, callback):
         """The benchopt curve (module doc)."""
-        def point(*_):
-            return callback() and not self.training.diverged
-
-        outcome = self.training.run(before=point, after_epoch=point)
+        outcome = self.training.run(before=callback, after_epoch=lambda _: callback())
         if outcome in (Outcome.REUSED, Outcome.PRETRAINED, Outcome.DIVERGED):
             callback()  # the reused / pretrained model's point, or the diverged one
 

@@ -42,8 +42,10 @@ from ..data.coil_maps import CoilMaps
 from ..data.smaps import estimate_smaps
 from ..data.split import MeasuredSource, Split, fingerprint_measurements
 from ..physics import Sense
+from ..physics.masks import acs_block
 from .data import Batch, magnitude, model_keywords, slice_scale
 from .unet import UNetConfig
+from .xpdnet import XPDNetConfig
 
 NETWORKS = ("unet", "xpdnet")
 
@@ -74,7 +76,7 @@ class LoupeConfig:
     logit_lr_factor: float = 100.0
 
     def __post_init__(self):
-        if type(self.network).__name__ not in ("UNetConfig", "XPDNetConfig"):
+        if not isinstance(self.network, UNetConfig | XPDNetConfig):
             raise ValueError(f"loupe: network takes a U-Net or XPDNet config (one "
                              f"of {NETWORKS}); got {type(self.network).__name__}.")
         if not self.logit_lr_factor > 0:
@@ -87,10 +89,8 @@ class LoupeConfig:
             self.budget(w)  # a width the budget cannot fit is refused now
 
     def acs(self, width: int) -> tuple[int, int]:
-        """[start, stop) of the ACS block (physics.CartesianSampling's)."""
-        n_low = int(round(width * self.center_fraction))
-        pad = (width - n_low + 1) // 2
-        return pad, pad + n_low
+        """[start, stop) of the ACS block (the dataset masks' own, acs_block)."""
+        return acs_block(width, self.center_fraction)
 
     def budget(self, width: int) -> int:
         """Columns the mask samples besides the ACS block: ceil(W / R) - n_acs."""

@@ -107,7 +107,7 @@ class LoupeRun:
         settings = replace(joint.settings, n_epochs=self.finetune_epochs,
                            init_sha256=network_sha256(self.model))
         cache = None if joint.cache is None else joint.cache.root
-        return Training(f"{self.name}", self.model.config.network, measured,
+        return Training(self.name, self.model.config.network, measured,
                         settings, build=lambda _: copy.deepcopy(network),
                         device=joint.device.type, smaps=joint.smaps, cache_dir=cache,
                         log=joint.log)

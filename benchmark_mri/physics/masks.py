@@ -81,16 +81,14 @@ class CartesianSampling:
             )
 
     def acs_columns(self, n_cols: int) -> tuple[int, int]:
-        """[start, stop) of the centre block every mask samples: round(W x
-        center_fraction) columns from (W - n_low + 1) // 2 (fastMRI's)."""
-        n_low = int(round(n_cols * self.center_fraction))
-        if n_low < 1:
+        """[start, stop) of the centre block every mask samples (acs_block)."""
+        start, stop = acs_block(n_cols, self.center_fraction)
+        if stop == start:
             raise ValueError(
                 f"{n_cols} columns x center_fraction {self.center_fraction} "
                 "leaves no autocalibration column: use a larger image."
             )
-        pad = (n_cols - n_low + 1) // 2
-        return pad, pad + n_low
+        return start, stop
 
     def max_columns(self, n_cols: int) -> int:
         """The most columns of W an acquisition at this acceleration samples:
@@ -128,6 +126,15 @@ class CartesianSampling:
         seeds = [slice_seed(name, i) for i in range(first, first + n_slices)]
         masks = [self.column_mask(n_cols, seed) for seed in seeds]
         return torch.from_numpy(np.stack(masks))[:, None, None, :]
+
+
+def acs_block(n_cols: int, center_fraction: float) -> tuple[int, int]:
+    """[start, stop) of the fully sampled centre block: round(W x
+    center_fraction) columns from (W - n_low + 1) // 2 (fastMRI's); empty
+    when that rounds to 0."""
+    n_low = int(round(n_cols * center_fraction))
+    pad = (n_cols - n_low + 1) // 2
+    return pad, pad + n_low
 
 
 def _gaussian_columns(n_cols: int, acs: tuple[int, int], n_outer: int,

@@ -4,13 +4,11 @@ a new kind builds its run on."""
 import pytest
 import torch
 
-from benchmark_mri.learned import Inference, Outcome, Training, TrainSettings
+from benchmark_mri.learned import Inference, Outcome, Training
 from benchmark_mri.learned.checkpoint import cache_key
 from benchmark_mri.learned.data import with_acs_smaps
 
-from .conftest import TinyConfig, TinyUnrolled
-
-SETTINGS = TrainSettings(n_epochs=2, lr=1e-2, batch_size=2, seed=0)
+from .conftest import SETTINGS, TinyConfig, TinyUnrolled
 
 
 def training(split, tmp_path, logs=None, settings=SETTINGS):

@@ -143,7 +143,7 @@ class ScorePosteriorRun:
             raise ValueError(f"{name} takes Cartesian k-space only (its likelihood "
                              "assumes white k-space noise).")
         self.training, self.eval_every = training, eval_every
-        self.name, self.config, self.settings = name, config, settings
+        self.name, self.settings = name, settings
         self.sampler = SamplerSettings() if sampler is None else sampler
         self.test, self.log = test, training.log
         self.model, self.device = training.model, training.device

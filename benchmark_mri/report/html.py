@@ -46,11 +46,10 @@ def _figure_block(fig, ident: str) -> str:
             f'data-target="{ident}">{spec}</script>')
 
 
-def _group_section(run: Run, index: int, group, max_slices: int,
-                   shifts=None) -> str:
+def _group_section(run: Run, index: int, group, max_slices: int, shifts) -> str:
     ident = f"d{index}"
     labels = run.labels
-    drops = {} if shifts is None else solver_drops(shifts, group.key[1])
+    drops = solver_drops(shifts, group.key[1])
     parts = [f'<section class="dataset" id="{ident}">',
              f"<h2>{html.escape(group.title)}</h2>",
              f'<p class="sub">{html.escape(group.subtitle)}</p>',
@@ -97,7 +96,7 @@ def _robustness_section(shifts, colors) -> str:
     found = robustness_section(shifts, colors)
     if found is None:
         return ""
-    _, fig, matrix, ranking = found
+    fig, matrix, ranking = found
     return ('<section class="dataset" id="robustness"><h2>Robustness to unseen '
             "settings</h2>"
             '<p class="note">Learned solvers trained under one setting (source, '

@@ -31,15 +31,14 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..results import KNOWN_METRICS, result_column
+from ..results import KNOWN_METRICS, TESTED_UNDER, TRAINED_UNDER, result_column
 from .groups import diverged, final_rows
 from .names import breakable, short_names, without
+from .table import value_cell
 
 TRAINING_PARAMETERS = ("train_acceleration", "train_mask_type")
-TEST = tuple(result_column(f"test_{k}") for k in ("source", "acceleration",
-                                                  "mask_type"))
-TRAIN = tuple(result_column(f"train_{k}") for k in ("source", "acceleration",
-                                                    "mask_type"))
+TEST = tuple(result_column(name) for name in TESTED_UNDER)
+TRAIN = tuple(result_column(name) for name in TRAINED_UNDER)
 PSNR, SSIM = KNOWN_METRICS[0], KNOWN_METRICS[1]
 REFERENCE, IN_DISTRIBUTION, SHIFTED = "reference", "in distribution", "shifted"
 
@@ -114,8 +113,10 @@ def solver_drops(rows: pd.DataFrame, dataset: str) -> dict[str, str]:
     """{solver: HTML cell} of the drop column of one setting's final table:
     the drop and the setting trained under for a shifted solver, "in
     distribution" or "no training" for the others; {} without a shift."""
-    mine = rows[rows["dataset"] == dataset] if has_shifts(rows) else rows.iloc[:0]
-    if mine.empty or not (mine["kind"] == SHIFTED).any():
+    if not has_shifts(rows):
+        return {}
+    mine = rows[rows["dataset"] == dataset]
+    if not (mine["kind"] == SHIFTED).any():
         return {}
     cells = {}
     for solver, part in mine.groupby("solver"):
@@ -131,34 +132,21 @@ def solver_drops(rows: pd.DataFrame, dataset: str) -> dict[str, str]:
 
 
 def _number(values: pd.Series, spec: str = ".2f") -> str:
-    values = values.astype(float)
-    finite = values[np.isfinite(values)]
-    if finite.empty:
-        return '<span class="na">n/a</span>'
-    text = format(finite.mean(), spec)
-    if len(finite) > 1:
-        text += f' <span class="std">± {finite.std():.2g}</span>'
-    return text
-
-
-def _value(mean, std, spec) -> str:
-    if not np.isfinite(mean):
-        return '<span class="na">n/a</span>'
-    text = format(mean, spec)
-    if np.isfinite(std):
-        text += f' <span class="std">± {std:.2g}</span>'
-    return text
+    """Mean (± std with several) of the finite values, as a cell."""
+    finite = values.astype(float)[np.isfinite(values.astype(float))]
+    return value_cell(finite.mean() if len(finite) else None,
+                      finite.std() if len(finite) > 1 else None, spec)
 
 
 def _cell(entries: pd.DataFrame) -> str:
     lines = []
     order = {IN_DISTRIBUTION: 0, REFERENCE: 0, SHIFTED: 1}
     for _, e in entries.sort_values("kind", key=lambda k: k.map(order)).iterrows():
-        scores = (f"{_value(e['psnr'], e['psnr_std'], '.2f')} · "
-                  f"{_value(e['ssim'], e['ssim_std'], '.3f')}")
+        scores = (f"{value_cell(e['psnr'], e['psnr_std'], '.2f')} · "
+                  f"{value_cell(e['ssim'], e['ssim_std'], '.3f')}")
         if e["kind"] == SHIFTED:
             note = (f"trained {html.escape(setting_label(e['train']))}, drop "
-                    f"{_value(e['drop'], e['drop_std'], '.2f')} dB")
+                    f"{value_cell(e['drop'], e['drop_std'], '.2f')} dB")
         else:
             note = "in distribution" if e["kind"] == IN_DISTRIBUTION else "no training"
         cls = ' class="shifted"' if e["kind"] == SHIFTED else ""
@@ -204,7 +192,7 @@ def ranking_html(summary: pd.DataFrame, labels: dict) -> str:
         f'<th title="{html.escape(r["model"])}">{breakable(labels[r["model"]])}</th>'
         f"<td>{r['worst']:.2f} <small>{html.escape(r['worst_at'])}</small></td>"
         f"<td>{r['best']:.2f} <small>{html.escape(r['best_at'])}</small></td>"
-        f"<td>{_value(r['drop'], np.nan, '.2f')}</td></tr>"
+        f"<td>{value_cell(r['drop'], None, '.2f')}</td></tr>"
         for i, (_, r) in enumerate(table.iterrows(), start=1))
     return ('<table class="final ranking"><thead><tr><th>rank (worst)</th>'
             "<th>rank (best)</th><th>learned solver</th><th>worst case PSNR (dB)</th>"
@@ -287,12 +275,12 @@ def model_colors(rows: pd.DataFrame, colors: dict) -> dict[str, str]:
 
 
 def robustness_section(rows: pd.DataFrame, colors: dict) -> tuple | None:
-    """(summary, figure, matrix html, ranking html) of a run with a shifted
-    row, else None."""
+    """(figure, matrix html, ranking html) of a run with a shifted row,
+    else None."""
     if not has_shifts(rows):
         return None
     summary = summarise(rows)
     labels = short_names(sorted(summary["model"].unique()))
     palette = model_colors(rows, colors)
-    return (summary, robustness_figure(summary, palette, labels),
+    return (robustness_figure(summary, palette, labels),
             matrix_html(summary, labels, palette), ranking_html(summary, labels))

@@ -27,6 +27,7 @@ from plotly.subplots import make_subplots
 from ..results import KNOWN_METRICS, SAMPLED_FRACTION, result_column
 from .groups import by_solver_mask, diverged, final_rows, saved_mask_name, timed_out
 from .names import split_name, without
+from .palette import PALETTE
 
 FRACTION = result_column(SAMPLED_FRACTION)
 MASK_ORDER = ("random", "equispaced", "gaussian")  # then the solvers' masks
@@ -98,7 +99,8 @@ def sampling_figure(points: pd.DataFrame, setting: str, colors: dict):
             n=("idx_rep", "nunique"))
         means = reps.groupby(level="mask").mean().reindex(
             [m for m in order if m in reps.index.get_level_values("mask")])
-        color = colors.get(name) or _solver_color(curve, colors) or _PALETTE[n % 8]
+        color = (colors.get(name) or _solver_color(curve, colors)
+                 or PALETTE[n % len(PALETTE)])
         for i, metric in enumerate(PANELS, start=1):
             spread = means[metric.column + "_sd"]
             fig.add_trace(go.Scatter(
@@ -113,17 +115,13 @@ def sampling_figure(points: pd.DataFrame, setting: str, colors: dict):
                                "%{y:.4g}<br>sampled fraction: %{customdata[0]:.4f}"
                                "<br>repetitions: %{customdata[1]}<extra></extra>"),
             ), row=1, col=i)
-        for i in range(1, len(PANELS) + 1):
-            fig.update_xaxes(type="category", categoryorder="array",
-                             categoryarray=order, title_text="mask", row=1, col=i)
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=order,
+                     title_text="mask")
     fig.update_layout(template="plotly_white", height=380,
                       margin=dict(l=60, r=20, t=40, b=50),
                       legend=dict(orientation="h", y=-0.25), hovermode="closest")
     return fig
 
-
-_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
-            "#e377c2", "#17becf")
 
 
 def _solver_color(curve: pd.DataFrame, colors: dict) -> str | None:

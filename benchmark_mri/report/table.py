@@ -79,10 +79,12 @@ def best(values: pd.Series, better: str | None):
     return finite.idxmax() if better == "max" else finite.idxmin()
 
 
-def _cell(value, std=None) -> str:
+def value_cell(value, std=None, spec: str = ".4g") -> str:
+    """A value as a table cell, with its ± std when there is one; n/a when
+    it is missing or not finite."""
     if value is None or not np.isfinite(value):
-        return '<span class="na">n/a</span>'
-    text = f"{value:.4g}"
+        return NA_CELL
+    text = format(value, spec)
     if std is not None and np.isfinite(std):
         text += f' <span class="std">± {std:.2g}</span>'
     return text
@@ -146,7 +148,7 @@ def _table(group, table, columns, metrics, colors, labels, extra=()) -> str:
                 continue
             std = row[m.std_column] if m.std_column in table else None
             mark = ' class="best"' if winners[m.column] == solver else ""
-            cells.append(f"<td{mark}>{_cell(row[m.column], std)}</td>")
+            cells.append(f"<td{mark}>{value_cell(row[m.column], std)}</td>")
         cells += [f"<td>{column.get(solver, NA_CELL)}</td>" for _, column in extra]
         mark = f" {TIMEOUT_MARK}" if solver in stopped else ""
         body.append(f"<tr>{_solver_header(solver, colors, labels, mark)}"
@@ -179,7 +181,7 @@ def overview_html(groups: list[Group], metrics: list[Metric], colors: dict,
                 cells.append(f"<td>{DIVERGED_CELL}</td>")
                 continue
             values = " · ".join(
-                _cell(table.loc[solver, m.column]) for m in shown)
+                value_cell(table.loc[solver, m.column]) for m in shown)
             values += f" {TIMEOUT_MARK}" if solver in cut else ""
             mark = ' class="best"' if winner == solver else ""
             cells.append(f"<td{mark}>{values}</td>")

@@ -291,9 +291,16 @@ class Acquisition:
         result columns): `sampled_fraction` (sampled columns / W, mean over
         test slices; NaN for non-Cartesian data) and `solver_mask` (0: the
         dataset's masks, 1: the solver's proposal)."""
-        sampling = self.sampling if self.in_force is None else self.in_force
-        return dict(sampled_fraction=self.sampled_fraction(sampling),
+        return dict(sampled_fraction=self.sampled_fraction(self._in_force()),
                     solver_mask=int(self.in_force is not None))
+
+    def _in_force(self):
+        """The sampling the test split is measured with now."""
+        return self.sampling if self.in_force is None else self.in_force
+
+    def _measured_with(self, sampling) -> Split:
+        """The sealed test split under `sampling` (the dataset's: the shared one)."""
+        return self.split() if sampling is self.sampling else self._sealed(sampling)
 
     def mask_name(self) -> str:
         """The name of the mask in force: the dataset's mask type (or
@@ -310,8 +317,7 @@ class Acquisition:
         if key not in self._fractions:
             if not (self._test.is_cartesian and _is_cartesian(sampling)):
                 return float("nan")
-            split = self.split() if sampling is self.sampling else self._sealed(
-                sampling)
+            split = self._measured_with(sampling)
             total = sum(float(split.masks(i).float().mean(-1).sum())
                         for i in range(len(split)))
             self._fractions[key] = total / max(split.n_slices_total, 1)
@@ -320,10 +326,10 @@ class Acquisition:
     def gallery_masks(self, n: int) -> list:
         """The (S, W) bool masks in force of the first n test volumes (None
         for non-Cartesian data): what the gallery draws."""
-        sampling = self.sampling if self.in_force is None else self.in_force
+        sampling = self._in_force()
         if not (self._test.is_cartesian and _is_cartesian(sampling)):
             return [None] * n
-        split = self.split() if self.in_force is None else self._sealed(sampling)
+        split = self._measured_with(sampling)
         return [split.masks(i)[:, 0, 0, :].numpy() for i in range(n)]
 
 

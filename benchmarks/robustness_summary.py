@@ -22,8 +22,10 @@ import numpy as np
 from benchmark_mri.report.names import short_names
 from benchmark_mri.report.read import load_run
 from benchmark_mri.report.robustness import (
+    KIND_ORDER,
     REFERENCE,
     SHIFTED,
+    ranking,
     robustness_rows,
     setting_label,
     summarise,
@@ -46,13 +48,12 @@ def main():
     labels = short_names(sorted(summary["model"].unique()))
     reps = rows.groupby("model")["rep"].nunique().max()
     print(f"{args.result}: {len(rows)} final points, {reps} repetition(s)\n")
-    order = {"in distribution": 0, REFERENCE: 0, SHIFTED: 1}
     for test in sorted(summary["test"].unique()):
         print(f"### tested {setting_label(test)}\n")
         print("| solver | trained | PSNR (dB) | SSIM | drop (dB) |")
         print("|---|---|---|---|---|")
         part = summary[summary["test"] == test]
-        part = part.sort_values(["model", "kind"], key=lambda c: c.map(order)
+        part = part.sort_values(["model", "kind"], key=lambda c: c.map(KIND_ORDER)
                                 if c.name == "kind" else c)
         for _, e in part.iterrows():
             trained = ("no training" if e["kind"] == REFERENCE
@@ -66,20 +67,16 @@ def main():
                   f"{number(e['psnr'], e['psnr_std'])} | "
                   f"{number(e['ssim'], e['ssim_std'], '.3f')} | {drop} |")
         print()
-    learned = summary[summary["kind"] != REFERENCE]
     print("### learned models, worst and best case (mean PSNR over repetitions)\n")
     print("| solver | worst (dB) | trained / tested | best (dB) | trained / tested | "
           "largest drop (dB) |")
     print("|---|---|---|---|---|---|")
-    ranked = []
-    for model, part in learned.groupby("model"):
-        worst, best = part.loc[part["psnr"].idxmin()], part.loc[part["psnr"].idxmax()]
-        ranked.append((worst["psnr"], model, worst, best, part["drop"].max()))
-    for _, model, worst, best, drop in sorted(ranked, key=lambda r: -r[0]):
-        print(f"| {labels[model]} | {worst['psnr']:.2f} | "
+    for _, r in ranking(summary).iterrows():
+        worst, best = r["worst_at"], r["best_at"]
+        print(f"| {labels[r['model']]} | {r['worst']:.2f} | "
               f"{setting_label(worst['train'])} / {setting_label(worst['test'])} | "
-              f"{best['psnr']:.2f} | {setting_label(best['train'])} / "
-              f"{setting_label(best['test'])} | {number(drop, np.nan)} |")
+              f"{r['best']:.2f} | {setting_label(best['train'])} / "
+              f"{setting_label(best['test'])} | {number(r['drop'], np.nan)} |")
 
 
 if __name__ == "__main__":

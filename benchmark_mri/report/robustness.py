@@ -41,6 +41,7 @@ TEST = tuple(result_column(name) for name in TESTED_UNDER)
 TRAIN = tuple(result_column(name) for name in TRAINED_UNDER)
 PSNR, SSIM = KNOWN_METRICS[0], KNOWN_METRICS[1]
 REFERENCE, IN_DISTRIBUTION, SHIFTED = "reference", "in distribution", "shifted"
+KIND_ORDER = {IN_DISTRIBUTION: 0, REFERENCE: 0, SHIFTED: 1}  # shifted rows last
 
 
 def setting_label(setting) -> str:
@@ -140,8 +141,7 @@ def _number(values: pd.Series, spec: str = ".2f") -> str:
 
 def _cell(entries: pd.DataFrame) -> str:
     lines = []
-    order = {IN_DISTRIBUTION: 0, REFERENCE: 0, SHIFTED: 1}
-    for _, e in entries.sort_values("kind", key=lambda k: k.map(order)).iterrows():
+    for _, e in entries.sort_values("kind", key=lambda k: k.map(KIND_ORDER)).iterrows():
         scores = (f"{value_cell(e['psnr'], e['psnr_std'], '.2f')} · "
                   f"{value_cell(e['ssim'], e['ssim_std'], '.3f')}")
         if e["kind"] == SHIFTED:
@@ -169,29 +169,38 @@ def matrix_html(summary: pd.DataFrame, labels: dict, colors: dict) -> str:
             f"</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
 
 
-def ranking_html(summary: pd.DataFrame, labels: dict) -> str:
-    """Learned models ranked by their worst case (lowest mean PSNR over the
-    settings they were trained and tested under), with their best case and
-    rank by it, and their largest drop."""
+def ranking(summary: pd.DataFrame) -> pd.DataFrame:
+    """Learned models by their worst case (lowest mean PSNR over the settings
+    they were trained and tested under), best first: model, worst, best,
+    worst_at / best_at (the summary rows of those cases), drop (the largest),
+    rank_best (their rank by best case). Empty without a learned model."""
     learned = summary[summary["kind"] != REFERENCE]
     learned = learned[np.isfinite(learned["psnr"].astype(float))]
     if learned.empty:
-        return ""
+        return pd.DataFrame()
     rows = []
     for model, part in learned.groupby("model"):
         worst = part.loc[part["psnr"].idxmin()]
         best = part.loc[part["psnr"].idxmax()]
         drops = part["drop"].astype(float)
         rows.append(dict(model=model, worst=worst["psnr"], best=best["psnr"],
-                         worst_at=_pair(worst), best_at=_pair(best),
+                         worst_at=worst, best_at=best,
                          drop=drops.max() if np.isfinite(drops).any() else np.nan))
     table = pd.DataFrame(rows).sort_values("worst", ascending=False)
     table["rank_best"] = table["best"].rank(ascending=False, method="min")
+    return table
+
+
+def ranking_html(summary: pd.DataFrame, labels: dict) -> str:
+    """`ranking` as the dashboard's table."""
+    table = ranking(summary)
+    if table.empty:
+        return ""
     body = "".join(
         f"<tr><td>{i}</td><td>{int(r['rank_best'])}</td>"
         f'<th title="{html.escape(r["model"])}">{breakable(labels[r["model"]])}</th>'
-        f"<td>{r['worst']:.2f} <small>{html.escape(r['worst_at'])}</small></td>"
-        f"<td>{r['best']:.2f} <small>{html.escape(r['best_at'])}</small></td>"
+        f"<td>{r['worst']:.2f} <small>{html.escape(_pair(r['worst_at']))}</small></td>"
+        f"<td>{r['best']:.2f} <small>{html.escape(_pair(r['best_at']))}</small></td>"
         f"<td>{value_cell(r['drop'], None, '.2f')}</td></tr>"
         for i, (_, r) in enumerate(table.iterrows(), start=1))
     return ('<table class="final ranking"><thead><tr><th>rank (worst)</th>'
@@ -268,7 +277,7 @@ def model_colors(rows: pd.DataFrame, colors: dict) -> dict[str, str]:
     """{model: the colour of its first solver (in-distribution first)}."""
     out = {}
     order = rows.sort_values("kind", key=lambda k: k.map(
-        {IN_DISTRIBUTION: 0, REFERENCE: 0, SHIFTED: 1}))
+        KIND_ORDER))
     for model, solver in zip(order["model"], order["solver"]):
         out.setdefault(model, colors.get(solver, "#444444"))
     return out

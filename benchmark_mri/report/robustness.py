@@ -68,12 +68,13 @@ def robustness_rows(frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     last = final_rows(frame)
     failed = diverged(last)
+    trained = set(TRAIN) <= set(frame.columns)
     records = []
     for index, row in last.iterrows():
         test = _setting(row, TEST)
         if test is None:
             continue
-        train = _setting(row, TRAIN) if set(TRAIN) <= set(frame.columns) else None
+        train = _setting(row, TRAIN) if trained else None
         kind = (REFERENCE if train is None else
                 IN_DISTRIBUTION if train == test else SHIFTED)
         scores = {name: (float("nan") if failed[index] else

@@ -107,7 +107,7 @@ def test_rows_pair_each_shift_with_its_in_distribution_run():
     assert summary.loc[(model, at8, IN_DISTRIBUTION), "psnr"] == pytest.approx(27.1)
 
 
-def test_a_run_without_setting_columns_or_shift_has_no_view(shift_file):
+def test_a_run_without_setting_columns_or_shift_has_no_view():
     frame = shift_frame()
     assert robustness_rows(frame.drop(columns=["objective_test_source"])).empty
     no_shift = frame[~frame["solver_name"].isin([XP.format(4), XP.format(8)])]

@@ -49,6 +49,11 @@ class Sense(LinearOperator):
             )
         self.register_buffer("mask", _check_mask(mask))
         self.register_buffer("smaps", smaps)
+        # The mask repeated over a trailing axis of 2, for the real view of
+        # complex k-space: a real product, several times faster than a real
+        # mask times complex data.
+        self.register_buffer("mask_pairs", self.mask[..., None].repeat(
+            *[1] * self.mask.ndim, 2), persistent=False)
 
     def forward(self, x):
         return self.mask * fft2c(self.smaps * x[:, None])
@@ -92,11 +97,12 @@ class Sense(LinearOperator):
         coils = torch.mul(self.smaps, (sign * x)[:, None])
         axes = tuple(range(coils.ndim))[dims[0]:]
         _transform_in_place(scipy.fft.fftn, coils.numpy(), axes)
-        coils.mul_(self.mask)
+        torch.view_as_real(coils).mul_(self.mask_pairs)
         _transform_in_place(scipy.fft.ifftn, coils.numpy(), axes)
         # sum_c conj(S_c) u_c = conj(sum_c S_c conj(u_c)), in place.
         coils.conj_physical_().mul_(self.smaps)
         return coils.sum(1).conj_physical_().mul_(sign)
+
 
 
 def _transform_in_place(transform, array, axes):

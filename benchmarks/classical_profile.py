@@ -9,7 +9,14 @@ load):
   calibration Gram, weight solves, kernel application, RSS image;
 - one FISTA step (benchmark_mri.classical.WaveletL1, default step): A^H A,
   wavelet analysis, soft threshold, wavelet synthesis, and the rest (vector
-  updates, misfit check, Python), the whole step timed too.
+  updates, misfit check, Python), the whole step timed too;
+- the floor of one FISTA step: only the operations no implementation of
+  the same iteration can skip, each the fastest torch routine timed alone
+  (MKL's FFTs, oneDNN's convolutions; no padding, copies, allocator or
+  Python between them): the coil products and the coil sum, the 1D FFTs
+  and the mask, each wavelet level's analysis and synthesis convolution,
+  the soft threshold, and the gradient step and momentum updates. What an
+  iteration costs at best on this core.
 
     PYTHONPATH=. python benchmarks/classical_profile.py --repeats 7
 """
@@ -102,6 +109,44 @@ def fista_parts(m):
     return parts
 
 
+def fista_floor(m):
+    """The best-case cost of one FISTA step, primitive by primitive (ms)."""
+    import torch.nn.functional as F
+
+    alg = WaveletL1(m.sense(), m.y, 1e-3)
+    for _ in range(10):
+        alg.step()
+    op, x, w = alg.op, alg.z, alg.wavelet
+    coils = torch.mul(op.smaps, x[:, None])
+    pairs = torch.view_as_real(coils)
+    mask = op.mask_pairs
+    analysis, synthesis = w._conv._kernels(pairs)
+    levels = []  # (padded input, bands) of each level, finest first
+    for h, wd in w._level_inputs:
+        padded = torch.randn(2 * x.shape[0], 1, h + 2 * w._conv.f - 3,
+                             wd + 2 * w._conv.f - 3)
+        levels.append((padded, F.conv2d(padded, analysis, stride=2)))
+    c = w.forward(x)
+    v, z = x.clone(), torch.view_as_real(x.clone())
+    floor = {
+        "coil products": cost(lambda: torch.mul(op.smaps, x[:, None]), 20)
+        + cost(lambda: torch.linalg.vecdot(op.smaps, coils, dim=1), 20),
+        "FFTs": cost(lambda: torch.fft.fft(coils, dim=-1, norm="ortho"), 20)
+        + cost(lambda: torch.fft.ifft(coils, dim=-1, norm="ortho"), 20),
+        "mask": cost(lambda: pairs.mul_(mask), 20),
+        "level 1 W, W^T": cost(lambda: F.conv2d(levels[0][0], analysis, stride=2), 20)
+        + cost(lambda: F.conv2d(levels[0][1], synthesis), 20),
+        "levels 2+ W, W^T": sum(
+            cost(lambda p=p: F.conv2d(p, analysis, stride=2), 20)
+            + cost(lambda b=b: F.conv2d(b, synthesis), 20) for p, b in levels[1:]),
+        "threshold": cost(lambda: soft_threshold(c, alg.threshold, in_place=True), 20),
+        "updates": cost(lambda: v.mul_(-0.5).add_(x).add_(alg.adj_y, alpha=0.5), 20)
+        + cost(lambda: torch.lerp(z, z, 1.5, out=z), 20),
+    }
+    floor["sum"] = sum(floor.values())
+    return floor
+
+
 def table(rows, title):
     keys = list(next(iter(rows.values())))
     print(f"\n| {title} | " + " | ".join(keys) + " |")
@@ -118,12 +163,14 @@ def main():
     measurements = {name: load(name) for name in SLICES}
     g = {name: grappa_stages(m) for name, m in measurements.items()}
     f = {name: fista_parts(m) for name, m in measurements.items()}
+    floor = {name: fista_floor(m) for name, m in measurements.items()}
     loads = ", ".join(f"{a:.1f} -> {b:.1f}"
                       for a, b in zip(load_before, os.getloadavg()))
     print(f"ms of CPU time, one thread, minimum of {args.repeats} rounds; "
           f"load average (1, 5, 15 min) {loads}")
     table(g, "GRAPPA, ms")
     table(f, "one FISTA step, ms")
+    table(floor, "floor of one FISTA step, ms")
 
 
 if __name__ == "__main__":

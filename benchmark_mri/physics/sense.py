@@ -104,7 +104,6 @@ class Sense(LinearOperator):
         return coils.sum(1).conj_physical_().mul_(sign)
 
 
-
 def _transform_in_place(transform, array, axes):
     """A scipy.fft transform (orthonormal) of `array` written into it:
     scipy writes into its input when allowed and able (contiguous complex

@@ -104,12 +104,12 @@ class TrainSampling:
     split's); mask_type: train_mask_type, "random", "equispaced" or
     "gaussian" (None: the dataset's). The training split's fully sampled
     volumes are measured with them (data.split.Split.with_sampling); the
-    test split is measured
-    as the dataset says. They reach the checkpoint key through the training
-    split's fingerprint, which hashes its sampling (files) or its measured
-    bytes (volumes in memory): at their defaults the key is the one
-    checkpoints were trained under before, and train_acceleration=4 on an 8x
-    dataset reuses the weights of the default run on the same data at 4x.
+    test split is measured as the dataset says. They reach the checkpoint
+    key through the training split's fingerprint, which hashes its sampling
+    (files) or its measured bytes (volumes in memory): at their defaults the
+    key is the one checkpoints were trained under before, and
+    train_acceleration=4 on an 8x dataset reuses the weights of the default
+    run on the same data at 4x.
     """
 
     acceleration: int | None = None

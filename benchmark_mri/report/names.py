@@ -72,5 +72,4 @@ def short_names(solvers) -> dict[str, str]:
 def breakable(name: str) -> str:
     """`name` as HTML that may wrap after its '[' and commas (a long solver
     name in a table's first column), and nowhere else."""
-
     return html.escape(name).replace("[", "[<wbr>").replace(",", ",<wbr>")

@@ -135,7 +135,8 @@ def solver_drops(rows: pd.DataFrame, dataset: str) -> dict[str, str]:
 
 def _number(values: pd.Series, spec: str = ".2f") -> str:
     """Mean (± std with several) of the finite values, as a cell."""
-    finite = values.astype(float)[np.isfinite(values.astype(float))]
+    values = values.astype(float)
+    finite = values[np.isfinite(values)]
     return value_cell(finite.mean() if len(finite) else None,
                       finite.std() if len(finite) > 1 else None, spec)
 
@@ -277,8 +278,7 @@ def _drop_segments(fig, part, metric, tests, offset, color, col):
 def model_colors(rows: pd.DataFrame, colors: dict) -> dict[str, str]:
     """{model: the colour of its first solver (in-distribution first)}."""
     out = {}
-    order = rows.sort_values("kind", key=lambda k: k.map(
-        KIND_ORDER))
+    order = rows.sort_values("kind", key=lambda k: k.map(KIND_ORDER))
     for model, solver in zip(order["model"], order["solver"]):
         out.setdefault(model, colors.get(solver, "#444444"))
     return out

@@ -123,7 +123,6 @@ def sampling_figure(points: pd.DataFrame, setting: str, colors: dict):
     return fig
 
 
-
 def _solver_color(curve: pd.DataFrame, colors: dict) -> str | None:
     """The colour of the reconstructor's own solver (measured with the
     dataset's masks), when the run has it."""
